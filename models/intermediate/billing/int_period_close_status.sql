@@ -1,0 +1,72 @@
+-- One row per billing account × billing period × source system mapped to the account: whether the
+-- source's watermark has passed the period's end instant plus the grace hours.
+with
+
+period_segments as (
+    select * from {{ ref('int_line_segments_prorated') }}
+),
+
+accounts as (
+    select * from {{ ref('billing_accounts') }}
+),
+
+customer_mappings as (
+    select * from {{ ref('customer_mappings') }}
+),
+
+signals as (
+    select * from {{ ref('stg_watermarks__signals') }}
+    where invalid_reason is null
+),
+
+-- per source the largest complete_through counts: a smaller one never reopens a period
+watermarks as (
+    select
+        source_system,
+        max(complete_through) as complete_through
+    from signals
+    group by 1
+),
+
+account_periods as (
+    select distinct
+        period_segments.billing_account_id,
+        period_segments.billing_period_start,
+        period_segments.billing_period_end,
+        accounts.timezone
+    from period_segments
+    inner join accounts
+        on period_segments.billing_account_id = accounts.billing_account_id
+),
+
+account_sources as (
+    select distinct
+        billing_account_id,
+        source_system
+    from customer_mappings
+),
+
+final as (
+    select
+        account_periods.billing_account_id,
+        account_periods.billing_period_start,
+        account_periods.billing_period_end,
+        {{ local_midnight_utc(dbt.dateadd('day', 1, 'account_periods.billing_period_end'), 'account_periods.timezone') }} as period_end_at,
+        account_sources.source_system,
+        watermarks.complete_through,
+        coalesce(
+            watermarks.complete_through >= {{ dbt.dateadd(
+                'hour',
+                var('watermark_grace_hours', 0),
+                local_midnight_utc(dbt.dateadd('day', 1, 'account_periods.billing_period_end'), 'account_periods.timezone')
+            ) }},
+            false
+        ) as is_source_complete
+    from account_periods
+    left join account_sources
+        on account_periods.billing_account_id = account_sources.billing_account_id
+    left join watermarks
+        on account_sources.source_system = watermarks.source_system
+)
+
+select * from final

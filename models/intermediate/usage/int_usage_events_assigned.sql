@@ -1,0 +1,74 @@
+-- One row per mapped version of a source event: the period segment (line × period × plan) in force
+-- on its local date, and whether it counts now and whether it was known when the period was billed.
+with
+
+events as (
+    select * from {{ ref('int_usage_events_mapped') }}
+),
+
+lines as (
+    select * from {{ ref('int_subscription_lines_amended') }}
+    where charge_type in ('usage', 'prepaid')
+),
+
+period_segments as (
+    select * from {{ ref('int_line_segments_prorated') }}
+),
+
+candidates as (
+    select
+        events.raw_record_id,
+        period_segments.period_segment_id,
+        period_segments.subscription_line_id,
+        period_segments.billing_period_start,
+        period_segments.is_billed,
+        period_segments.billed_at,
+        -- two lines for one metric on one day: the earliest line holds the event
+        row_number() over (
+            partition by events.raw_record_id
+            order by lines.line_start_date, lines.subscription_id, lines.subscription_line_number
+        ) as candidate_rank
+    from events
+    inner join lines
+        on events.billing_account_id = lines.billing_account_id
+        and events.metric = lines.metric
+    inner join period_segments
+        on lines.subscription_line_id = period_segments.subscription_line_id
+        and events.usage_local_date between period_segments.segment_start and period_segments.segment_end
+    where events.mapping_reason is null
+),
+
+assigned as (
+    select
+        events.*,
+        candidates.period_segment_id,
+        candidates.subscription_line_id,
+        candidates.billing_period_start,
+        coalesce(candidates.is_billed, false) as is_billed,
+        candidates.billed_at
+    from events
+    left join candidates
+        on events.raw_record_id = candidates.raw_record_id
+        and candidates.candidate_rank = 1
+),
+
+final as (
+    select
+        *,
+        coalesce(mapping_reason, case when period_segment_id is null then 'no_active_line' end) as rejection_reason,
+        -- counts in the period segment as known now
+        dedup_status = 'current' and not is_deleted and period_segment_id is not null as counts_now,
+        -- counted when its billed period was invoiced (the version current at billed_at)
+        coalesce(
+            is_billed
+            and not is_deleted
+            and valid_from <= billed_at
+            and (valid_to is null or valid_to > billed_at),
+            false
+        ) as counts_at_billing,
+        -- arrived or changed after its period was billed
+        coalesce(dedup_status = 'current' and is_billed and valid_from > billed_at, false) as is_late
+    from assigned
+)
+
+select * from final

@@ -1,0 +1,37 @@
+-- One row per raw usage record read from any source system, in one shape.
+with
+
+telemetry as (
+    select * from {{ ref('stg_telemetry__events') }}
+),
+
+stripe as (
+    select * from {{ ref('stg_stripe__meter_events') }}
+),
+
+salesforce as (
+    select * from {{ ref('stg_salesforce__usage_entries') }}
+),
+
+metering as (
+    select * from {{ ref('stg_metering__usage_windows') }}
+),
+
+unioned as (
+    select * from telemetry
+    union all
+    select * from stripe
+    union all
+    select * from salesforce
+    union all
+    select * from metering
+),
+
+final as (
+    select
+        source_system || ':' || file_name || ':' || cast(record_number as varchar) as raw_record_id,
+        *
+    from unioned
+)
+
+select * from final

@@ -1,0 +1,65 @@
+-- One row per row of the metering platform's hourly aggregate exports (every export), checked.
+with
+
+source as (
+    {{ read_raw_parquet('metering', {
+        'record_id': 'varchar',
+        'meter_api_name': 'varchar',
+        'customer_id': 'varchar',
+        'window_start': 'timestamp',
+        'window_end': 'timestamp',
+        'value': 'double',
+        'exported_at': 'timestamp',
+    }) }}
+),
+
+typed as (
+    select
+        *,
+        cast(cast(window_start as timestamp) as timestamptz) as window_start_at,
+        cast(cast(window_end as timestamp) as timestamptz) as window_end_at,
+        cast(cast(exported_at as timestamp) as timestamptz) as received_at,
+        {{ parse_quantity('cast(value as varchar)') }} as quantity
+    from source
+),
+
+checked as (
+    select
+        *,
+        case
+            when nullif(trim(record_id), '') is null
+                or nullif(trim(meter_api_name), '') is null
+                or nullif(trim(customer_id), '') is null
+                or window_start is null
+                or exported_at is null
+                then 'missing_field'
+            when window_end is not null and window_end < window_start then 'invalid_timestamp'
+            when quantity is null or quantity < 0 then 'invalid_quantity'
+        end as invalid_reason
+    from typed
+),
+
+final as (
+    select
+        -- raw record
+        'metering' as source_system,
+        file_name,
+        record_number,
+        concat_ws(',', record_id, meter_api_name, customer_id, cast(window_start as varchar),
+            cast(window_end as varchar), cast(value as varchar), cast(exported_at as varchar)) as raw_record,
+        invalid_reason,
+        -- event
+        record_id as source_event_key,
+        customer_id as source_customer_key,
+        meter_api_name as source_metric,
+        window_start_at as occurred_at,
+        cast(null as date) as usage_local_date,
+        received_at,
+        quantity,
+        cast(null as varchar) as properties,
+        false as is_deleted,
+        {{ content_hash("concat_ws('|', customer_id, meter_api_name, cast(window_start as varchar), cast(quantity as varchar))") }} as content_hash
+    from checked
+)
+
+select * from final

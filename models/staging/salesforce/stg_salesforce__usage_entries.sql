@@ -1,0 +1,64 @@
+-- One row per data row of the Salesforce Usage_Entry__c exports (every version), parsed and checked.
+with
+
+source as (
+    {{ read_raw_csv('salesforce', ['Id', 'Account__c', 'Metric__c', 'Quantity__c', 'Usage_Date__c', 'IsDeleted', 'CreatedDate', 'LastModifiedDate']) }}
+),
+
+typed as (
+    select
+        *,
+        try_cast(Usage_Date__c as date) as usage_local_date,
+        {{ parse_instant('CreatedDate') }} as created_at,
+        {{ parse_instant('LastModifiedDate') }} as received_at,
+        {{ parse_quantity('Quantity__c') }} as quantity,
+        lower(trim(IsDeleted)) as is_deleted_text
+    from source
+),
+
+checked as (
+    select
+        *,
+        case
+            when nullif(trim(Id), '') is null
+                or nullif(trim(Account__c), '') is null
+                or nullif(trim(Metric__c), '') is null
+                or nullif(trim(Quantity__c), '') is null
+                or nullif(trim(Usage_Date__c), '') is null
+                or nullif(trim(IsDeleted), '') is null
+                or nullif(trim(LastModifiedDate), '') is null
+                then 'missing_field'
+            when is_deleted_text not in ('true', 'false') then 'malformed_record'
+            when usage_local_date is null
+                or not regexp_full_match(trim(Usage_Date__c), '\d{4}-\d{2}-\d{2}')
+                or not {{ is_iso_instant('LastModifiedDate') }} or received_at is null
+                or (nullif(trim(CreatedDate), '') is not null and created_at is null)
+                then 'invalid_timestamp'
+            when quantity is null or quantity < 0 then 'invalid_quantity'
+        end as invalid_reason
+    from typed
+),
+
+final as (
+    select
+        -- raw record
+        'salesforce' as source_system,
+        file_name,
+        record_number,
+        concat_ws(',', Id, Account__c, Metric__c, Quantity__c, Usage_Date__c, IsDeleted, CreatedDate, LastModifiedDate) as raw_record,
+        invalid_reason,
+        -- event
+        Id as source_event_key,
+        Account__c as source_customer_key,
+        Metric__c as source_metric,
+        cast(null as timestamptz) as occurred_at,
+        usage_local_date,
+        received_at,
+        quantity,
+        cast(null as varchar) as properties,
+        coalesce(is_deleted_text = 'true', false) as is_deleted,
+        {{ content_hash("concat_ws('|', Account__c, Metric__c, cast(usage_local_date as varchar), cast(quantity as varchar), is_deleted_text)") }} as content_hash
+    from checked
+)
+
+select * from final

@@ -1,0 +1,56 @@
+-- One row per data row of the Stripe Billing meter event exports, parsed and checked.
+with
+
+source as (
+    {{ read_raw_csv('stripe', ['identifier', 'event_name', 'timestamp', 'stripe_customer_id', 'value', 'created']) }}
+),
+
+typed as (
+    select
+        *,
+        {{ parse_unix_seconds('"timestamp"') }} as occurred_at,
+        {{ parse_unix_seconds('created') }} as received_at,
+        {{ parse_quantity('value') }} as quantity
+    from source
+),
+
+checked as (
+    select
+        *,
+        case
+            when nullif(trim(identifier), '') is null
+                or nullif(trim(event_name), '') is null
+                or nullif(trim("timestamp"), '') is null
+                or nullif(trim(stripe_customer_id), '') is null
+                or nullif(trim(value), '') is null
+                or nullif(trim(created), '') is null
+                then 'missing_field'
+            when occurred_at is null or received_at is null then 'invalid_timestamp'
+            when quantity is null or quantity < 0 then 'invalid_quantity'
+        end as invalid_reason
+    from typed
+),
+
+final as (
+    select
+        -- raw record
+        'stripe' as source_system,
+        file_name,
+        record_number,
+        concat_ws(',', identifier, event_name, "timestamp", stripe_customer_id, value, created) as raw_record,
+        invalid_reason,
+        -- event
+        identifier as source_event_key,
+        stripe_customer_id as source_customer_key,
+        event_name as source_metric,
+        occurred_at,
+        cast(null as date) as usage_local_date,
+        received_at,
+        quantity,
+        cast(null as varchar) as properties,
+        false as is_deleted,
+        {{ content_hash("concat_ws('|', stripe_customer_id, event_name, cast(occurred_at as varchar), cast(quantity as varchar))") }} as content_hash
+    from checked
+)
+
+select * from final

@@ -1,0 +1,99 @@
+-- One row per non-blank line of the telemetry NDJSON files, parsed and checked.
+with
+
+source as (
+    {{ read_raw_lines('telemetry', ['*.jsonl', '*.jsonl.gz']) }}
+),
+
+records as (
+    select
+        file_name,
+        record_number,
+        raw_line as raw_record,
+        {{ json_is_object('raw_line') }} as is_object
+    from source
+    where trim(coalesce(raw_line, '')) <> ''
+),
+
+members as (
+    select
+        *,
+        case when is_object then {{ json_member_type('raw_record', 'event_id') }} end as event_id_type,
+        case when is_object then {{ json_member_type('raw_record', 'account_key') }} end as account_key_type,
+        case when is_object then {{ json_member_type('raw_record', 'event_type') }} end as event_type_type,
+        case when is_object then {{ json_member_type('raw_record', 'occurred_at') }} end as occurred_at_type,
+        case when is_object then {{ json_member_type('raw_record', 'received_at') }} end as received_at_type,
+        case when is_object then {{ json_member_type('raw_record', 'quantity') }} end as quantity_type,
+        case when is_object then {{ json_member_type('raw_record', 'properties') }} end as properties_type,
+        case when is_object then {{ json_text('raw_record', 'event_id') }} end as event_id,
+        case when is_object then {{ json_text('raw_record', 'account_key') }} end as account_key,
+        case when is_object then {{ json_text('raw_record', 'event_type') }} end as event_type,
+        case when is_object then {{ json_text('raw_record', 'occurred_at') }} end as occurred_at_text,
+        case when is_object then {{ json_text('raw_record', 'received_at') }} end as received_at_text,
+        case when is_object then {{ json_text('raw_record', 'quantity') }} end as quantity_text,
+        case when is_object then {{ json_text('raw_record', 'properties') }} end as properties
+    from records
+),
+
+typed as (
+    select
+        *,
+        {{ parse_instant('occurred_at_text') }} as occurred_at,
+        {{ parse_instant('received_at_text') }} as received_at,
+        case
+            when quantity_type is null then cast(1 as decimal(38, 9))
+            when quantity_type in ('UBIGINT', 'BIGINT', 'DOUBLE') then {{ parse_quantity('quantity_text') }}
+        end as quantity
+    from members
+),
+
+checked as (
+    select
+        *,
+        case
+            when not is_object then 'malformed_record'
+            when coalesce(event_id_type, 'NULL') = 'NULL'
+                or coalesce(account_key_type, 'NULL') = 'NULL'
+                or coalesce(event_type_type, 'NULL') = 'NULL'
+                or coalesce(occurred_at_type, 'NULL') = 'NULL'
+                or coalesce(received_at_type, 'NULL') = 'NULL'
+                then 'missing_field'
+            when event_id_type <> 'VARCHAR'
+                or account_key_type <> 'VARCHAR'
+                or event_type_type <> 'VARCHAR'
+                or occurred_at_type <> 'VARCHAR'
+                or received_at_type <> 'VARCHAR'
+                or coalesce(properties_type, 'OBJECT') not in ('OBJECT', 'NULL')
+                then 'malformed_record'
+            when trim(event_id) = '' or trim(account_key) = '' or trim(event_type) = '' then 'missing_field'
+            when not {{ is_iso_instant('occurred_at_text') }} or occurred_at is null
+                or not {{ is_iso_instant('received_at_text') }} or received_at is null
+                then 'invalid_timestamp'
+            when quantity is null or quantity < 0 then 'invalid_quantity'
+        end as invalid_reason
+    from typed
+),
+
+final as (
+    select
+        -- raw record
+        'telemetry' as source_system,
+        file_name,
+        record_number,
+        raw_record,
+        invalid_reason,
+        -- event
+        event_id as source_event_key,
+        account_key as source_customer_key,
+        event_type as source_metric,
+        occurred_at,
+        cast(null as date) as usage_local_date,
+        received_at,
+        quantity,
+        properties,
+        false as is_deleted,
+        {{ content_hash("concat_ws('|', account_key, event_type, cast(occurred_at as varchar), cast(quantity as varchar), coalesce(properties, ''))") }} as content_hash
+    from checked
+)
+
+select * from final

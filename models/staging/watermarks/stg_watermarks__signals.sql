@@ -1,0 +1,35 @@
+-- One row per data row of the period-close signal files, checked.
+with
+
+source as (
+    {{ read_raw_csv('watermarks', ['source_system', 'complete_through', 'reported_at']) }}
+),
+
+typed as (
+    select
+        *,
+        {{ parse_instant('complete_through') }} as complete_through_at,
+        {{ parse_instant('reported_at') }} as reported_at_parsed
+    from source
+),
+
+final as (
+    select
+        'watermarks' as signal_source,
+        file_name,
+        record_number,
+        concat_ws(',', source_system, complete_through, reported_at) as raw_record,
+        case
+            when nullif(trim(source_system), '') is null or nullif(trim(complete_through), '') is null
+                then 'missing_field'
+            when not {{ is_iso_instant('complete_through') }} or complete_through_at is null
+                or (nullif(trim(reported_at), '') is not null and reported_at_parsed is null)
+                then 'invalid_timestamp'
+        end as invalid_reason,
+        trim(source_system) as source_system,
+        complete_through_at as complete_through,
+        reported_at_parsed as reported_at
+    from typed
+)
+
+select * from final
