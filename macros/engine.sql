@@ -149,3 +149,11 @@
 {% macro default__is_weekday(day) -%}
     (isodow({{ day }}) between 1 and 5)
 {%- endmacro %}
+
+{#- True when the whole text matches the regular expression. -#}
+{% macro regex_full_match(text, pattern) -%}
+    {{ return(adapter.dispatch('regex_full_match', 'usage_billing')(text, pattern)) }}
+{%- endmacro %}
+{% macro default__regex_full_match(text, pattern) -%}
+    regexp_full_match({{ text }}, {{ pattern }})
+{%- endmacro %}
