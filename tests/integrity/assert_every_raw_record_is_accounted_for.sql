@@ -3,19 +3,26 @@
 with
 
 raw_counts as (
-    select source_system, count(*) as raw_records
+    select
+        source_system,
+        count(*) as raw_records
     from {{ ref('int_usage_records_unioned') }}
     group by 1
 ),
 
 classified_counts as (
-    select source_system, count(*) as classified_records, count(distinct raw_record_id) as distinct_records
+    select
+        source_system,
+        count(*) as classified_records,
+        count(distinct raw_record_id) as distinct_records
     from {{ ref('int_usage_records_classified') }}
     group by 1
 ),
 
 reconciliation as (
-    select * from {{ ref('rpt_source_reconciliation') }}
+    select
+        *
+    from {{ ref('rpt_source_reconciliation') }}
 )
 
 select

@@ -4,33 +4,44 @@
 with
 
 segments as (
-    select * from {{ ref('int_period_segments_rated') }}
+    select
+        *
+    from {{ ref('int_period_segments_rated') }}
     where charge_type in ('usage', 'prepaid')
         and aggregation = 'sum'
 ),
 
 used_events as (
-    select period_segment_id, sum(billing_quantity) as used_quantity
+    select
+        period_segment_id,
+        sum(billing_quantity) as used_quantity
     from {{ ref('int_usage_records_classified') }}
     where record_outcome = 'used'
     group by 1
 ),
 
 late_events as (
-    select period_segment_id, sum(billing_quantity) as late_quarantined_quantity
+    select
+        period_segment_id,
+        sum(billing_quantity) as late_quarantined_quantity
     from {{ ref('int_usage_records_classified') }}
     where quarantine_reason = 'late_after_line_end'
     group by 1
 ),
 
 regular_records as (
-    select subscription_line_id, segment_start, quantity
+    select
+        subscription_line_id,
+        segment_start,
+        quantity
     from {{ ref('fct_usage_records') }}
     where not is_adjustment
 ),
 
 late_usage as (
-    select * from {{ ref('int_late_usage_adjustments') }}
+    select
+        *
+    from {{ ref('int_late_usage_adjustments') }}
 )
 
 select
@@ -45,7 +56,7 @@ left join late_events
     on segments.period_segment_id = late_events.period_segment_id
 left join regular_records
     on segments.subscription_line_id = regular_records.subscription_line_id
-    and segments.segment_start = regular_records.segment_start
+        and segments.segment_start = regular_records.segment_start
 left join late_usage
     on segments.period_segment_id = late_usage.period_segment_id
 where coalesce(used_events.used_quantity, 0) + coalesce(late_events.late_quarantined_quantity, 0)

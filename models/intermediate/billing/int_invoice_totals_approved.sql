@@ -3,22 +3,36 @@
 with
 
 records as (
-    select * from {{ ref('int_usage_records_prepared') }}
+    select
+        *
+    from {{ ref('int_usage_records_prepared') }}
 ),
 
 segments as (
-    select * from {{ ref('int_period_segments_rated') }}
+    select
+        *
+    from {{ ref('int_period_segments_rated') }}
 ),
 
 approvals as (
-    select * from {{ ref('usage_approvals') }}
+    select
+        *
+    from {{ ref('usage_approvals') }}
 ),
 
 amounts as (
-    select billing_account_id, billing_period_start, currency, rated_amount as amount
+    select
+        billing_account_id,
+        billing_period_start,
+        currency,
+        rated_amount as amount
     from records
     union all
-    select billing_account_id, billing_period_start, currency, rated_amount as amount
+    select
+        billing_account_id,
+        billing_period_start,
+        currency,
+        rated_amount as amount
     from segments
     where charge_type = 'recurring'
 ),
@@ -43,7 +57,7 @@ approval_state as (
     from totals
     left join approvals
         on totals.billing_account_id = approvals.billing_account_id
-        and totals.billing_period_start = approvals.billing_period_start
+            and totals.billing_period_start = approvals.billing_period_start
     group by 1, 2
 ),
 
@@ -57,7 +71,9 @@ final as (
     from totals
     inner join approval_state
         on totals.billing_account_id = approval_state.billing_account_id
-        and totals.billing_period_start = approval_state.billing_period_start
+            and totals.billing_period_start = approval_state.billing_period_start
 )
 
-select * from final
+select
+    *
+from final

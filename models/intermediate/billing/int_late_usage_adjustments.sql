@@ -4,12 +4,15 @@
 with
 
 segments as (
-    select * from {{ ref('int_period_segments_rated') }}
+    select
+        *
+    from {{ ref('int_period_segments_rated') }}
     where charge_type in ('usage', 'prepaid')
 ),
 
 changed as (
-    select *
+    select
+        *
     from segments
     where is_billed and quantity <> billed_quantity
 ),
@@ -58,7 +61,9 @@ final as (
     from changed
     left join adjusting_segments
         on changed.subscription_line_id = adjusting_segments.subscription_line_id
-        and adjusting_segments.adjusting_rank = 1
+            and adjusting_segments.adjusting_rank = 1
 )
 
-select * from final
+select
+    *
+from final

@@ -3,29 +3,53 @@
 with
 
 period_segments as (
-    select * from {{ ref('int_line_segments_prorated') }}
+    select
+        *
+    from {{ ref('int_line_segments_prorated') }}
 ),
 
 lines as (
-    select * from {{ ref('int_subscription_lines_amended') }}
+    select
+        *
+    from {{ ref('int_subscription_lines_amended') }}
     where charge_type in ('usage', 'prepaid')
 ),
 
 metrics as (
-    select * from {{ ref('metrics') }}
+    select
+        *
+    from {{ ref('metrics') }}
 ),
 
 events as (
-    select * from {{ ref('int_usage_events_assigned') }}
+    select
+        *
+    from {{ ref('int_usage_events_assigned') }}
     where counts_now or counts_at_billing
 ),
 
 scoped_events as (
-    select period_segment_id, 'now' as scope, raw_record_id, quantity, unique_value, occurred_at, received_at, is_late
+    select
+        period_segment_id,
+        'now' as scope,
+        raw_record_id,
+        quantity,
+        unique_value,
+        occurred_at,
+        received_at,
+        is_late
     from events
     where counts_now
     union all
-    select period_segment_id, 'billed' as scope, raw_record_id, quantity, unique_value, occurred_at, received_at, false as is_late
+    select
+        period_segment_id,
+        'billed' as scope,
+        raw_record_id,
+        quantity,
+        unique_value,
+        occurred_at,
+        received_at,
+        false as is_late
     from events
     where counts_at_billing
 ),
@@ -82,10 +106,10 @@ aggregated as (
     from segments
     left join event_totals as now_totals
         on segments.period_segment_id = now_totals.period_segment_id
-        and now_totals.scope = 'now'
+            and now_totals.scope = 'now'
     left join event_totals as billed_totals
         on segments.period_segment_id = billed_totals.period_segment_id
-        and billed_totals.scope = 'billed'
+            and billed_totals.scope = 'billed'
 ),
 
 -- prepaid pools are drawn down in time order by the usage known now
@@ -118,4 +142,6 @@ final as (
     from pooled
 )
 
-select * from final
+select
+    *
+from final

@@ -3,19 +3,27 @@
 with
 
 period_segments as (
-    select * from {{ ref('int_line_segments_prorated') }}
+    select
+        *
+    from {{ ref('int_line_segments_prorated') }}
 ),
 
 lines as (
-    select * from {{ ref('int_subscription_lines_amended') }}
+    select
+        *
+    from {{ ref('int_subscription_lines_amended') }}
 ),
 
 usage_segments as (
-    select * from {{ ref('int_period_segments_aggregated') }}
+    select
+        *
+    from {{ ref('int_period_segments_aggregated') }}
 ),
 
 ratings as (
-    select * from {{ ref('int_rating_requests_rated') }}
+    select
+        *
+    from {{ ref('int_rating_requests_rated') }}
 ),
 
 final as (
@@ -46,10 +54,12 @@ final as (
         on period_segments.period_segment_id = usage_segments.period_segment_id
     left join ratings as now_rating
         on period_segments.period_segment_id = now_rating.period_segment_id
-        and now_rating.rating_scope = 'now'
+            and now_rating.rating_scope = 'now'
     left join ratings as billed_rating
         on period_segments.period_segment_id = billed_rating.period_segment_id
-        and billed_rating.rating_scope = 'billed'
+            and billed_rating.rating_scope = 'billed'
 )
 
-select * from final
+select
+    *
+from final

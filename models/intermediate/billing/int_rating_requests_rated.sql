@@ -3,15 +3,21 @@
 with
 
 requests as (
-    select * from {{ ref('int_rating_requests') }}
+    select
+        *
+    from {{ ref('int_rating_requests') }}
 ),
 
 plans as (
-    select * from {{ ref('price_plans') }}
+    select
+        *
+    from {{ ref('price_plans') }}
 ),
 
 tiers as (
-    select * from {{ ref('price_plan_tiers') }}
+    select
+        *
+    from {{ ref('price_plan_tiers') }}
 ),
 
 {{ rated_tiers_ctes() }},
@@ -44,4 +50,6 @@ final as (
         on requests.rating_id = tier_totals.rating_id
 )
 
-select * from final
+select
+    *
+from final

@@ -4,17 +4,23 @@
 with
 
 segments as (
-    select * from {{ ref('int_period_segments_rated') }}
+    select
+        *
+    from {{ ref('int_period_segments_rated') }}
     where charge_type in ('usage', 'prepaid')
 ),
 
 adjustments as (
-    select * from {{ ref('int_late_usage_adjustments') }}
+    select
+        *
+    from {{ ref('int_late_usage_adjustments') }}
     where late_usage_outcome = 'adjustment'
 ),
 
 lines as (
-    select * from {{ ref('int_subscription_lines_amended') }}
+    select
+        *
+    from {{ ref('int_subscription_lines_amended') }}
 ),
 
 close_status as (
@@ -50,32 +56,36 @@ regular_records as (
 adjustment_records as (
     select
         {{ adjustment_external_id('adjustments.subscription_line_id', 'adjustments.original_segment_start', 'adjustments.adjusting_period_start') }} as external_id,
-        target.period_segment_id,
+        adjusting.period_segment_id,
         adjustments.period_segment_id as original_period_segment_id,
         adjustments.subscription_line_id,
-        target.billing_period_start,
-        target.billing_period_end,
-        target.segment_start,
-        target.segment_end,
+        adjusting.billing_period_start,
+        adjusting.billing_period_end,
+        adjusting.segment_start,
+        adjusting.segment_end,
         original.price_plan_id,
         original.proration_factor,
         adjustments.late_quantity as quantity,
         greatest(adjustments.late_amount, cast(0 as decimal(38, 9))) as rated_amount,
         adjustments.late_event_count as event_count,
-        target.is_billed,
+        adjusting.is_billed,
         true as is_adjustment,
         adjustments.original_period_start as adjusts_period_start
     from adjustments
-    inner join segments as target
-        on adjustments.adjusting_period_segment_id = target.period_segment_id
+    inner join segments as adjusting
+        on adjustments.adjusting_period_segment_id = adjusting.period_segment_id
     inner join segments as original
         on adjustments.period_segment_id = original.period_segment_id
 ),
 
 records as (
-    select * from regular_records
+    select
+        *
+    from regular_records
     union all
-    select * from adjustment_records
+    select
+        *
+    from adjustment_records
 ),
 
 final as (
@@ -117,7 +127,9 @@ final as (
         on records.subscription_line_id = lines.subscription_line_id
     left join close_status
         on lines.billing_account_id = close_status.billing_account_id
-        and records.billing_period_start = close_status.billing_period_start
+            and records.billing_period_start = close_status.billing_period_start
 )
 
-select * from final
+select
+    *
+from final

@@ -3,11 +3,15 @@
 with
 
 lines as (
-    select * from {{ ref('int_subscription_lines_amended') }}
+    select
+        *
+    from {{ ref('int_subscription_lines_amended') }}
 ),
 
 holidays as (
-    select * from {{ ref('holidays') }}
+    select
+        *
+    from {{ ref('holidays') }}
 ),
 
 bounds as (
@@ -35,8 +39,10 @@ final as (
         holidays.holiday_date is not null as is_holiday,
         {{ is_weekday('days.calendar_date') }} and holidays.holiday_date is null as is_business_day
     from days
-    left join (select distinct holiday_date from holidays) as holidays
+    left join holidays
         on days.calendar_date = holidays.holiday_date
 )
 
-select * from final
+select
+    *
+from final

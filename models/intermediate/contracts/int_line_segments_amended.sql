@@ -3,11 +3,15 @@
 with
 
 lines as (
-    select * from {{ ref('int_subscription_lines_amended') }}
+    select
+        *
+    from {{ ref('int_subscription_lines_amended') }}
 ),
 
 amendments as (
-    select * from {{ ref('amendments') }}
+    select
+        *
+    from {{ ref('amendments') }}
 ),
 
 -- the plan in force changes at the line start and at every price change within the term
@@ -45,7 +49,8 @@ snapped_changes as (
         plan_changes.*,
         lines.proration_method,
         case
-            when lines.proration_method = 'half_month' then
+            when lines.proration_method = 'half_month'
+                then
                 {{ half_month_snap_start(
                     'plan_changes.effective_date',
                     billing_period_start('plan_changes.effective_date', 'lines.bill_cycle_day')
@@ -69,7 +74,10 @@ ranked_changes as (
 ),
 
 segment_starts as (
-    select * from ranked_changes where change_rank = 1
+    select
+        *
+    from ranked_changes
+    where change_rank = 1
 ),
 
 snapped_line_ends as (
@@ -77,13 +85,15 @@ snapped_line_ends as (
         subscription_line_id,
         case
             when line_end_date is null then null
-            when proration_method = 'half_month' then
-                {{ half_month_snap_end('line_end_date', billing_period_start('line_end_date', 'bill_cycle_day')) }}
+            when proration_method = 'half_month'
+                then
+                    {{ half_month_snap_end('line_end_date', billing_period_start('line_end_date', 'bill_cycle_day')) }}
             else line_end_date
         end as snapped_line_end_date,
         case
-            when proration_method = 'half_month' then
-                {{ half_month_snap_start('line_start_date', billing_period_start('line_start_date', 'bill_cycle_day')) }}
+            when proration_method = 'half_month'
+                then
+                    {{ half_month_snap_start('line_start_date', billing_period_start('line_start_date', 'bill_cycle_day')) }}
             else line_start_date
         end as snapped_line_start_date
     from lines
@@ -129,5 +139,7 @@ final as (
         )
 )
 
-select * from final
+select
+    *
+from final
 where segment_end is null or segment_start <= segment_end

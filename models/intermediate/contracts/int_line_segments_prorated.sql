@@ -3,15 +3,21 @@
 with
 
 lines as (
-    select * from {{ ref('int_subscription_lines_amended') }}
+    select
+        *
+    from {{ ref('int_subscription_lines_amended') }}
 ),
 
 segments as (
-    select * from {{ ref('int_line_segments_amended') }}
+    select
+        *
+    from {{ ref('int_line_segments_amended') }}
 ),
 
 calendar as (
-    select * from {{ ref('int_calendar_days') }}
+    select
+        *
+    from {{ ref('int_calendar_days') }}
 ),
 
 billing_runs as (
@@ -117,7 +123,7 @@ factored as (
         on period_segments.subscription_line_id = lines.subscription_line_id
     left join business_day_counts
         on period_segments.subscription_line_id = business_day_counts.subscription_line_id
-        and period_segments.segment_start = business_day_counts.segment_start
+            and period_segments.segment_start = business_day_counts.segment_start
 ),
 
 final as (
@@ -149,7 +155,7 @@ final as (
     from factored
     left join billing_runs
         on factored.subscription_id = billing_runs.subscription_id
-        and factored.billing_period_start = billing_runs.billing_period_start
+            and factored.billing_period_start = billing_runs.billing_period_start
 )
 
 select

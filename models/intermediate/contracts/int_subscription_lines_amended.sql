@@ -2,19 +2,27 @@
 with
 
 lines as (
-    select * from {{ ref('subscription_lines') }}
+    select
+        *
+    from {{ ref('subscription_lines') }}
 ),
 
 subscriptions as (
-    select * from {{ ref('subscriptions') }}
+    select
+        *
+    from {{ ref('subscriptions') }}
 ),
 
 accounts as (
-    select * from {{ ref('billing_accounts') }}
+    select
+        *
+    from {{ ref('billing_accounts') }}
 ),
 
 amendments as (
-    select * from {{ ref('amendments') }}
+    select
+        *
+    from {{ ref('amendments') }}
 ),
 
 -- the last termination or extension in effective order (ties: entered last) sets the end
@@ -34,7 +42,10 @@ term_changes as (
 ),
 
 last_term_change as (
-    select * from term_changes where change_rank = 1
+    select
+        *
+    from term_changes
+    where change_rank = 1
 ),
 
 final as (
@@ -74,4 +85,6 @@ final as (
         on lines.subscription_line_id = last_term_change.subscription_line_id
 )
 
-select * from final
+select
+    *
+from final

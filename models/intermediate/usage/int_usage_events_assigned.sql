@@ -3,16 +3,22 @@
 with
 
 events as (
-    select * from {{ ref('int_usage_events_mapped') }}
+    select
+        *
+    from {{ ref('int_usage_events_mapped') }}
 ),
 
 lines as (
-    select * from {{ ref('int_subscription_lines_amended') }}
+    select
+        *
+    from {{ ref('int_subscription_lines_amended') }}
     where charge_type in ('usage', 'prepaid')
 ),
 
 period_segments as (
-    select * from {{ ref('int_line_segments_prorated') }}
+    select
+        *
+    from {{ ref('int_line_segments_prorated') }}
 ),
 
 candidates as (
@@ -31,10 +37,10 @@ candidates as (
     from events
     inner join lines
         on events.billing_account_id = lines.billing_account_id
-        and events.metric = lines.metric
+            and events.metric = lines.metric
     inner join period_segments
         on lines.subscription_line_id = period_segments.subscription_line_id
-        and events.usage_local_date between period_segments.segment_start and period_segments.segment_end
+            and events.usage_local_date between period_segments.segment_start and period_segments.segment_end
     where events.mapping_reason is null
 ),
 
@@ -49,7 +55,7 @@ assigned as (
     from events
     left join candidates
         on events.raw_record_id = candidates.raw_record_id
-        and candidates.candidate_rank = 1
+            and candidates.candidate_rank = 1
 ),
 
 final as (
@@ -71,4 +77,6 @@ final as (
     from assigned
 )
 
-select * from final
+select
+    *
+from final

@@ -3,7 +3,9 @@
 with
 
 records as (
-    select * from {{ ref('int_usage_records_unioned') }}
+    select
+        *
+    from {{ ref('int_usage_records_unioned') }}
     where invalid_reason is null
 ),
 
@@ -63,15 +65,17 @@ final as (
             else 'superseded'
         end as dedup_status,
         ranked.dedup_policy = 'first_received_wins'
-            and ranked.first_received_rank > 1
-            and ranked.content_hash <> winners.winner_content_hash as is_conflict,
+        and ranked.first_received_rank > 1
+        and ranked.content_hash <> winners.winner_content_hash as is_conflict,
         -- the interval in which this version was the one known (for billed periods)
         ranked.received_at as valid_from,
         case when ranked.dedup_policy = 'last_received_wins' then ranked.next_version_received_at end as valid_to
     from ranked
     inner join winners
         on ranked.source_system = winners.source_system
-        and ranked.source_event_key = winners.source_event_key
+            and ranked.source_event_key = winners.source_event_key
 )
 
-select * from final
+select
+    *
+from final

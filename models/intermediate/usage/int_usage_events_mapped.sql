@@ -3,24 +3,34 @@
 with
 
 events as (
-    select * from {{ ref('int_usage_events_deduplicated') }}
+    select
+        *
+    from {{ ref('int_usage_events_deduplicated') }}
     where dedup_status in ('current', 'superseded')
 ),
 
 customer_mappings as (
-    select * from {{ ref('customer_mappings') }}
+    select
+        *
+    from {{ ref('customer_mappings') }}
 ),
 
 accounts as (
-    select * from {{ ref('billing_accounts') }}
+    select
+        *
+    from {{ ref('billing_accounts') }}
 ),
 
 metric_mappings as (
-    select * from {{ ref('metric_mappings') }}
+    select
+        *
+    from {{ ref('metric_mappings') }}
 ),
 
 metrics as (
-    select * from {{ ref('metrics') }}
+    select
+        *
+    from {{ ref('metrics') }}
 ),
 
 mapped as (
@@ -35,12 +45,12 @@ mapped as (
     from events
     left join customer_mappings
         on events.source_system = customer_mappings.source_system
-        and events.source_customer_key = customer_mappings.source_customer_key
+            and events.source_customer_key = customer_mappings.source_customer_key
     left join accounts
         on customer_mappings.billing_account_id = accounts.billing_account_id
     left join metric_mappings
         on events.source_system = metric_mappings.source_system
-        and events.source_metric = metric_mappings.source_metric
+            and events.source_metric = metric_mappings.source_metric
     left join metrics
         on metric_mappings.metric = metrics.metric
 ),
@@ -74,4 +84,6 @@ final as (
     from mapped
 )
 
-select * from final
+select
+    *
+from final

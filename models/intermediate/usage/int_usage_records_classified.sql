@@ -3,33 +3,47 @@
 with
 
 raw_records as (
-    select * from {{ ref('int_usage_records_unioned') }}
+    select
+        *
+    from {{ ref('int_usage_records_unioned') }}
 ),
 
 deduplicated as (
-    select * from {{ ref('int_usage_events_deduplicated') }}
+    select
+        *
+    from {{ ref('int_usage_events_deduplicated') }}
 ),
 
 assigned as (
-    select * from {{ ref('int_usage_events_assigned') }}
+    select
+        *
+    from {{ ref('int_usage_events_assigned') }}
 ),
 
 late_outcomes as (
-    select * from {{ ref('int_late_usage_adjustments') }}
+    select
+        *
+    from {{ ref('int_late_usage_adjustments') }}
 ),
 
 usage_records as (
-    select * from {{ ref('int_usage_records_prepared') }}
+    select
+        *
+    from {{ ref('int_usage_records_prepared') }}
 ),
 
 regular_records as (
-    select period_segment_id, external_id
+    select
+        period_segment_id,
+        external_id
     from usage_records
     where not is_adjustment
 ),
 
 adjustment_records as (
-    select original_period_segment_id, external_id
+    select
+        original_period_segment_id,
+        external_id
     from usage_records
     where is_adjustment
 ),
@@ -109,7 +123,8 @@ final as (
         classified.late_usage_outcome,
         -- the Usage Records it counts in
         case when classified.quarantine_reason is null and classified.dedup_status = 'current' and not classified.is_deleted
-            then regular_records.external_id end as period_segment_external_id,
+                then regular_records.external_id
+        end as period_segment_external_id,
         case
             when classified.quarantine_reason is not null or classified.dedup_status <> 'current' or classified.is_deleted then null
             when classified.is_late and classified.late_usage_outcome = 'adjustment' then adjustment_records.external_id
@@ -123,4 +138,6 @@ final as (
         on classified.period_segment_id = adjustment_records.original_period_segment_id
 )
 
-select * from final
+select
+    *
+from final

@@ -4,7 +4,9 @@
 with
 
 classified as (
-    select * from {{ ref('int_usage_records_classified') }}
+    select
+        *
+    from {{ ref('int_usage_records_classified') }}
 ),
 
 copies as (
@@ -73,4 +75,6 @@ final as (
     where representatives.representative_rank = 1
 )
 
-select * from final
+select
+    *
+from final

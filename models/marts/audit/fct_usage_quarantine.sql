@@ -3,12 +3,16 @@
 with
 
 usage_records as (
-    select * from {{ ref('int_usage_records_classified') }}
+    select
+        *
+    from {{ ref('int_usage_records_classified') }}
     where record_outcome = 'quarantined'
 ),
 
 watermarks as (
-    select * from {{ ref('stg_watermarks__signals') }}
+    select
+        *
+    from {{ ref('stg_watermarks__signals') }}
     where invalid_reason is not null
 ),
 
@@ -49,7 +53,11 @@ quarantined as (
 ),
 
 final as (
-    select * from quarantined
+    select
+        *
+    from quarantined
 )
 
-select * from final
+select
+    *
+from final

@@ -3,18 +3,25 @@
 with
 
 classified as (
-    select * from {{ ref('int_usage_records_classified') }}
+    select
+        *
+    from {{ ref('int_usage_records_classified') }}
 ),
 
 watermarks as (
-    select * from {{ ref('stg_watermarks__signals') }}
+    select
+        *
+    from {{ ref('stg_watermarks__signals') }}
 ),
 
 source_systems as (
     select 'telemetry' as source_system
-    union all select 'stripe'
-    union all select 'salesforce'
-    union all select 'metering'
+    union all
+    select 'stripe'
+    union all
+    select 'salesforce'
+    union all
+    select 'metering'
 ),
 
 usage_counts as (
@@ -27,7 +34,7 @@ usage_counts as (
         sum(case when record_outcome = 'withdrawn' then 1 else 0 end) as records_withdrawn,
         sum(case when record_outcome = 'quarantined' then 1 else 0 end) as records_quarantined,
         {% for reason in quarantine_reasons() -%}
-        sum(case when quarantine_reason = '{{ reason }}' then 1 else 0 end) as quarantined_{{ reason }},
+            sum(case when quarantine_reason = '{{ reason }}' then 1 else 0 end) as quarantined_{{ reason }},
         {% endfor -%}
         cast(sum(case when record_outcome = 'used' then billing_quantity else 0 end) as decimal(38, 9)) as used_billing_quantity
     from classified
@@ -44,7 +51,7 @@ watermark_counts as (
         0 as records_withdrawn,
         sum(case when invalid_reason is not null then 1 else 0 end) as records_quarantined,
         {% for reason in quarantine_reasons() -%}
-        sum(case when invalid_reason = '{{ reason }}' then 1 else 0 end) as quarantined_{{ reason }},
+            sum(case when invalid_reason = '{{ reason }}' then 1 else 0 end) as quarantined_{{ reason }},
         {% endfor -%}
         cast(null as decimal(38, 9)) as used_billing_quantity
     from watermarks
@@ -60,7 +67,7 @@ all_counts as (
         coalesce(usage_counts.records_withdrawn, 0) as records_withdrawn,
         coalesce(usage_counts.records_quarantined, 0) as records_quarantined,
         {% for reason in quarantine_reasons() -%}
-        coalesce(usage_counts.quarantined_{{ reason }}, 0) as quarantined_{{ reason }},
+            coalesce(usage_counts.quarantined_{{ reason }}, 0) as quarantined_{{ reason }},
         {% endfor -%}
         coalesce(usage_counts.used_billing_quantity, 0) as used_billing_quantity
     from source_systems
@@ -69,7 +76,9 @@ all_counts as (
 
     union all
 
-    select * from watermark_counts
+    select
+        *
+    from watermark_counts
 ),
 
 final as (
@@ -79,4 +88,6 @@ final as (
     from all_counts
 )
 
-select * from final
+select
+    *
+from final

@@ -4,15 +4,21 @@
 with
 
 records as (
-    select * from {{ ref('fct_usage_records') }}
+    select
+        *
+    from {{ ref('fct_usage_records') }}
 ),
 
 segments as (
-    select * from {{ ref('int_period_segments_rated') }}
+    select
+        *
+    from {{ ref('int_period_segments_rated') }}
 ),
 
 lines as (
-    select * from {{ ref('int_subscription_lines_amended') }}
+    select
+        *
+    from {{ ref('int_subscription_lines_amended') }}
 ),
 
 invoice_lines as (
@@ -71,4 +77,6 @@ final as (
     from invoice_lines
 )
 
-select * from final
+select
+    *
+from final

@@ -3,11 +3,15 @@
 with
 
 records as (
-    select * from {{ ref('int_usage_records_prepared') }}
+    select
+        *
+    from {{ ref('int_usage_records_prepared') }}
 ),
 
 invoice_totals as (
-    select * from {{ ref('int_invoice_totals_approved') }}
+    select
+        *
+    from {{ ref('int_invoice_totals_approved') }}
 ),
 
 final as (
@@ -59,7 +63,9 @@ final as (
     from records
     left join invoice_totals
         on records.billing_account_id = invoice_totals.billing_account_id
-        and records.billing_period_start = invoice_totals.billing_period_start
+            and records.billing_period_start = invoice_totals.billing_period_start
 )
 
-select * from final
+select
+    *
+from final

@@ -3,15 +3,21 @@
 with
 
 late_usage as (
-    select * from {{ ref('int_late_usage_adjustments') }}
+    select
+        *
+    from {{ ref('int_late_usage_adjustments') }}
 ),
 
 segments as (
-    select * from {{ ref('int_period_segments_rated') }}
+    select
+        *
+    from {{ ref('int_period_segments_rated') }}
 ),
 
 lines as (
-    select * from {{ ref('int_subscription_lines_amended') }}
+    select
+        *
+    from {{ ref('int_subscription_lines_amended') }}
 ),
 
 final as (
@@ -43,4 +49,6 @@ final as (
         or late_usage.late_quantity < 0
 )
 
-select * from final
+select
+    *
+from final

@@ -3,15 +3,21 @@
 with
 
 source_status as (
-    select * from {{ ref('int_period_close_status') }}
+    select
+        *
+    from {{ ref('int_period_close_status') }}
 ),
 
 records as (
-    select * from {{ ref('fct_usage_records') }}
+    select
+        *
+    from {{ ref('fct_usage_records') }}
 ),
 
 invoice_totals as (
-    select * from {{ ref('int_invoice_totals_approved') }}
+    select
+        *
+    from {{ ref('int_invoice_totals_approved') }}
 ),
 
 closes as (
@@ -67,15 +73,17 @@ final as (
             else 'pending'
         end as approval_state,
         closes.is_period_closed
-            and (not coalesce(invoice_totals.requires_approval, false) or invoice_totals.has_current_approval)
+        and (not coalesce(invoice_totals.requires_approval, false) or invoice_totals.has_current_approval)
             as is_ready_to_load
     from closes
     left join record_totals
         on closes.billing_account_id = record_totals.billing_account_id
-        and closes.billing_period_start = record_totals.billing_period_start
+            and closes.billing_period_start = record_totals.billing_period_start
     left join invoice_totals
         on closes.billing_account_id = invoice_totals.billing_account_id
-        and closes.billing_period_start = invoice_totals.billing_period_start
+            and closes.billing_period_start = invoice_totals.billing_period_start
 )
 
-select * from final
+select
+    *
+from final

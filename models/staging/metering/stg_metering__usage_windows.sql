@@ -45,8 +45,10 @@ final as (
         'metering' as source_system,
         file_name,
         record_number,
-        concat_ws(',', record_id, meter_api_name, customer_id, cast(window_start as varchar),
-            cast(window_end as varchar), cast(value as varchar), cast(exported_at as varchar)) as raw_record,
+        concat_ws(
+            ',', record_id, meter_api_name, customer_id, cast(window_start as varchar),
+            cast(window_end as varchar), cast(value as varchar), cast(exported_at as varchar)
+        ) as raw_record,
         invalid_reason,
         -- event
         record_id as source_event_key,
@@ -62,4 +64,6 @@ final as (
     from checked
 )
 
-select * from final
+select
+    *
+from final

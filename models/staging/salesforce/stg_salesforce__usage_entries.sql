@@ -8,11 +8,11 @@ source as (
 typed as (
     select
         *,
-        try_cast(Usage_Date__c as date) as usage_local_date,
+        try_cast(usage_date__c as date) as usage_local_date,
         {{ parse_instant('CreatedDate') }} as created_at,
         {{ parse_instant('LastModifiedDate') }} as received_at,
         {{ parse_quantity('Quantity__c') }} as quantity,
-        lower(trim(IsDeleted)) as is_deleted_text
+        lower(trim(isdeleted)) as is_deleted_text
     from source
 ),
 
@@ -20,19 +20,19 @@ checked as (
     select
         *,
         case
-            when nullif(trim(Id), '') is null
-                or nullif(trim(Account__c), '') is null
-                or nullif(trim(Metric__c), '') is null
-                or nullif(trim(Quantity__c), '') is null
-                or nullif(trim(Usage_Date__c), '') is null
-                or nullif(trim(IsDeleted), '') is null
-                or nullif(trim(LastModifiedDate), '') is null
+            when nullif(trim(id), '') is null
+                or nullif(trim(account__c), '') is null
+                or nullif(trim(metric__c), '') is null
+                or nullif(trim(quantity__c), '') is null
+                or nullif(trim(usage_date__c), '') is null
+                or nullif(trim(isdeleted), '') is null
+                or nullif(trim(lastmodifieddate), '') is null
                 then 'missing_field'
             when is_deleted_text not in ('true', 'false') then 'malformed_record'
             when usage_local_date is null
-                or not regexp_full_match(trim(Usage_Date__c), '\d{4}-\d{2}-\d{2}')
+                or not regexp_full_match(trim(usage_date__c), '\d{4}-\d{2}-\d{2}')
                 or not {{ is_iso_instant('LastModifiedDate') }} or received_at is null
-                or (nullif(trim(CreatedDate), '') is not null and created_at is null)
+                or (nullif(trim(createddate), '') is not null and created_at is null)
                 then 'invalid_timestamp'
             when quantity is null or quantity < 0 then 'invalid_quantity'
         end as invalid_reason
@@ -45,12 +45,12 @@ final as (
         'salesforce' as source_system,
         file_name,
         record_number,
-        concat_ws(',', Id, Account__c, Metric__c, Quantity__c, Usage_Date__c, IsDeleted, CreatedDate, LastModifiedDate) as raw_record,
+        concat_ws(',', id, account__c, metric__c, quantity__c, usage_date__c, isdeleted, createddate, lastmodifieddate) as raw_record,
         invalid_reason,
         -- event
-        Id as source_event_key,
-        Account__c as source_customer_key,
-        Metric__c as source_metric,
+        id as source_event_key,
+        account__c as source_customer_key,
+        metric__c as source_metric,
         cast(null as timestamptz) as occurred_at,
         usage_local_date,
         received_at,
@@ -61,4 +61,6 @@ final as (
     from checked
 )
 
-select * from final
+select
+    *
+from final

@@ -20,7 +20,7 @@ checked as (
         case
             when nullif(trim(identifier), '') is null
                 or nullif(trim(event_name), '') is null
-                or nullif(trim("timestamp"), '') is null
+                or nullif(trim(timestamp), '') is null
                 or nullif(trim(stripe_customer_id), '') is null
                 or nullif(trim(value), '') is null
                 or nullif(trim(created), '') is null
@@ -37,7 +37,7 @@ final as (
         'stripe' as source_system,
         file_name,
         record_number,
-        concat_ws(',', identifier, event_name, "timestamp", stripe_customer_id, value, created) as raw_record,
+        concat_ws(',', identifier, event_name, timestamp, stripe_customer_id, value, created) as raw_record,
         invalid_reason,
         -- event
         identifier as source_event_key,
@@ -53,4 +53,6 @@ final as (
     from checked
 )
 
-select * from final
+select
+    *
+from final

@@ -96,4 +96,6 @@ final as (
     from checked
 )
 
-select * from final
+select
+    *
+from final

@@ -32,4 +32,6 @@ final as (
     from typed
 )
 
-select * from final
+select
+    *
+from final
