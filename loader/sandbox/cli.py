@@ -1,7 +1,142 @@
+"""`usage-loader sandbox`: parses options, starts the server, prints the ready line."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
 import click
+
+from loader.sandbox.app import SandboxApp
+from loader.sandbox.config import FaultSettings, SandboxConfig, SandboxCredentials
+from loader.sandbox.server import SandboxHTTPServer
+
+READY_PREFIX = "sandbox listening on "
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 @click.command("sandbox")
-def sandbox() -> None:
-    """Run the local NetSuite sandbox."""
-    raise click.ClickException("not implemented yet")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.option(
+    "--state-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file holding records, jobs, idempotency keys and nonces [default: in memory].",
+)
+@click.option(
+    "--account-id",
+    default=None,
+    help="Account id the realm must name [default: $NETSUITE_ACCOUNT_ID, else TSTDRV1234567_SB1].",
+)
+@click.option(
+    "--concurrency-limit",
+    type=click.IntRange(min=0),
+    default=4,
+    show_default=True,
+    help="Requests in flight before 429 CONCURRENCY_LIMIT_EXCEEDED; 0 means no limit.",
+)
+@click.option(
+    "--latency-ms",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Time each request holds its concurrency slot.",
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Share of record requests answered 503 before any write.",
+)
+@click.option(
+    "--burst-429",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Answer the next N record requests 429.",
+)
+@click.option(
+    "--drop-after-commit-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Share of record writes that commit and then lose their response.",
+)
+@click.option(
+    "--job-delay-ms",
+    type=click.IntRange(min=0),
+    default=None,
+    help="How long an asynchronous job stays pending [default: 3 x latency].",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random faults.")
+def sandbox(
+    host: str,
+    port: int,
+    state_file: Path | None,
+    account_id: str | None,
+    concurrency_limit: int,
+    latency_ms: int,
+    error_rate: float,
+    burst_429: int,
+    drop_after_commit_rate: float,
+    job_delay_ms: int | None,
+    seed: int,
+) -> None:
+    """Run the local NetSuite sandbox: REST usage records, async jobs and SuiteQL, with faults.
+
+    Credentials are read from NETSUITE_ACCOUNT_ID, NETSUITE_CONSUMER_KEY,
+    NETSUITE_CONSUMER_SECRET, NETSUITE_TOKEN_ID and NETSUITE_TOKEN_SECRET; any that is not set
+    falls back to a documented sandbox default (see loader/sandbox/config.py).
+    """
+    logging.basicConfig(level=logging.INFO, format="sandbox %(levelname)s %(message)s")
+    credentials, defaulted = SandboxCredentials.from_env(os.environ, account_id)
+    config = SandboxConfig(
+        host=host,
+        port=port,
+        state_file=state_file,
+        credentials=credentials,
+        faults=FaultSettings(
+            concurrency_limit=concurrency_limit,
+            latency_ms=latency_ms,
+            error_rate=error_rate,
+            burst_429=burst_429,
+            drop_after_commit_rate=drop_after_commit_rate,
+            job_delay_ms=job_delay_ms,
+            seed=seed,
+        ),
+    )
+    if defaulted:
+        click.echo(f"sandbox: using sandbox defaults for {', '.join(defaulted)}", err=True)
+    click.echo(f"sandbox: account {credentials.account_id}", err=True)
+    app = SandboxApp(config)
+    try:
+        server = SandboxHTTPServer(config.host, config.port, app)
+    except OSError as error:
+        app.close()
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error}") from error
+    signal.signal(signal.SIGTERM, _stop)
+    app.start()
+    click.echo(f"{READY_PREFIX}{server.base_url}")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        app.close()
