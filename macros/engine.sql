@@ -39,7 +39,7 @@
     {{ return(adapter.dispatch('json_is_object', 'usage_billing')(text)) }}
 {%- endmacro %}
 {% macro default__json_is_object(text) -%}
-    coalesce(json_valid({{ text }}) and json_type({{ text }}) = 'OBJECT', false)
+    case when json_valid({{ text }}) then json_type({{ text }}) = 'OBJECT' else false end
 {%- endmacro %}
 
 {% macro json_text(json, member) -%}

@@ -49,8 +49,6 @@
             delim = chr(1),
             quote = '',
             escape = '',
-            new_line = '\n',
-            skip_blank_lines = false,
             filename = true,
             parallel = false
         ) with ordinality

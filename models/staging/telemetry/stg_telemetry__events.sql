@@ -10,7 +10,9 @@ records as (
         file_name,
         record_number,
         raw_line as raw_record,
-        {{ json_is_object('raw_line') }} as is_object
+        {{ json_is_object('raw_line') }} as is_object,
+        -- only a well-formed JSON object is ever handed to the JSON functions
+        case when {{ json_is_object('raw_line') }} then raw_line end as object_json
     from source
     where trim(coalesce(raw_line, '')) <> ''
 ),
@@ -18,20 +20,20 @@ records as (
 members as (
     select
         *,
-        case when is_object then {{ json_member_type('raw_record', 'event_id') }} end as event_id_type,
-        case when is_object then {{ json_member_type('raw_record', 'account_key') }} end as account_key_type,
-        case when is_object then {{ json_member_type('raw_record', 'event_type') }} end as event_type_type,
-        case when is_object then {{ json_member_type('raw_record', 'occurred_at') }} end as occurred_at_type,
-        case when is_object then {{ json_member_type('raw_record', 'received_at') }} end as received_at_type,
-        case when is_object then {{ json_member_type('raw_record', 'quantity') }} end as quantity_type,
-        case when is_object then {{ json_member_type('raw_record', 'properties') }} end as properties_type,
-        case when is_object then {{ json_text('raw_record', 'event_id') }} end as event_id,
-        case when is_object then {{ json_text('raw_record', 'account_key') }} end as account_key,
-        case when is_object then {{ json_text('raw_record', 'event_type') }} end as event_type,
-        case when is_object then {{ json_text('raw_record', 'occurred_at') }} end as occurred_at_text,
-        case when is_object then {{ json_text('raw_record', 'received_at') }} end as received_at_text,
-        case when is_object then {{ json_text('raw_record', 'quantity') }} end as quantity_text,
-        case when is_object then {{ json_text('raw_record', 'properties') }} end as properties
+        {{ json_member_type('object_json', 'event_id') }} as event_id_type,
+        {{ json_member_type('object_json', 'account_key') }} as account_key_type,
+        {{ json_member_type('object_json', 'event_type') }} as event_type_type,
+        {{ json_member_type('object_json', 'occurred_at') }} as occurred_at_type,
+        {{ json_member_type('object_json', 'received_at') }} as received_at_type,
+        {{ json_member_type('object_json', 'quantity') }} as quantity_type,
+        {{ json_member_type('object_json', 'properties') }} as properties_type,
+        {{ json_text('object_json', 'event_id') }} as event_id,
+        {{ json_text('object_json', 'account_key') }} as account_key,
+        {{ json_text('object_json', 'event_type') }} as event_type,
+        {{ json_text('object_json', 'occurred_at') }} as occurred_at_text,
+        {{ json_text('object_json', 'received_at') }} as received_at_text,
+        {{ json_text('object_json', 'quantity') }} as quantity_text,
+        {{ json_text('object_json', 'properties') }} as properties
     from records
 ),
 
