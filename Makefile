@@ -1,0 +1,65 @@
+# usage billing for NetSuite SuiteBilling: the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# The sample data's world: the last period in the marts is the one containing this date.
+AS_OF_DATE ?= 2026-04-20
+SEED ?= 7
+DBT_VARS := '{as_of_date: "$(AS_OF_DATE)"}'
+
+export DBT_PROFILES_DIR := $(CURDIR)
+export USAGE_RAW_DIR ?= data/raw
+
+.PHONY: help venv sample-data build summary demo test lint test-python docs clean
+
+help:
+	@echo "make demo   sample data -> dbt build -> summary -> push to the local NetSuite sandbox"
+	@echo "make test   dbt build (data + unit tests), sqlfluff, ruff, pytest"
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+venv: $(INSTALLED)
+
+profiles.yml: profiles.example.yml
+	cp -n profiles.example.yml profiles.yml || true
+	touch profiles.yml
+
+sample-data: $(INSTALLED)
+	$(BIN)/usage-loader sample-data --out $(USAGE_RAW_DIR) --seed $(SEED)
+
+build: $(INSTALLED) profiles.yml
+	$(BIN)/dbt build --vars $(DBT_VARS)
+
+summary: $(INSTALLED) profiles.yml
+	$(BIN)/usage-loader summary
+
+demo: $(INSTALLED) profiles.yml
+	bash scripts/demo.sh
+
+lint: $(INSTALLED) profiles.yml
+	$(BIN)/sqlfluff lint models macros tests --processes 2
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test-python: $(INSTALLED)
+	$(BIN)/pytest
+
+test: $(INSTALLED) profiles.yml
+	$(BIN)/usage-loader sample-data --out $(USAGE_RAW_DIR) --seed $(SEED)
+	$(BIN)/dbt build --vars $(DBT_VARS)
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest
+
+docs: $(INSTALLED) profiles.yml
+	$(BIN)/dbt docs generate --vars $(DBT_VARS)
+
+clean:
+	rm -rf target logs .usage-loader
