@@ -47,7 +47,7 @@ final as (
         cast(records.is_adjustment as boolean) as is_adjustment,
         cast(records.adjusts_period_start as date) as adjusts_period_start,
         cast(coalesce(invoice_totals.requires_approval, false) as boolean) as requires_approval,
-        cast(coalesce(invoice_totals.requires_approval and invoice_totals.has_current_approval, false) as boolean) as is_approved,
+        cast(coalesce(invoice_totals.has_current_approval, false) as boolean) as is_approved,
         cast(
             case
                 when records.is_adjustment
