@@ -20,9 +20,7 @@ classified_counts as (
 ),
 
 reconciliation as (
-    select
-        *
-    from {{ ref('rpt_source_reconciliation') }}
+    select * from {{ ref('rpt_source_reconciliation') }}
 )
 
 select

@@ -4,9 +4,7 @@
 with
 
 segments as (
-    select
-        *
-    from {{ ref('int_period_segments_rated') }}
+    select * from {{ ref('int_period_segments_rated') }}
     where charge_type in ('usage', 'prepaid')
         and aggregation = 'sum'
 ),
@@ -39,9 +37,7 @@ regular_records as (
 ),
 
 late_usage as (
-    select
-        *
-    from {{ ref('int_late_usage_adjustments') }}
+    select * from {{ ref('int_late_usage_adjustments') }}
 )
 
 select

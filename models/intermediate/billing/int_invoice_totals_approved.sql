@@ -3,21 +3,15 @@
 with
 
 records as (
-    select
-        *
-    from {{ ref('int_usage_records_prepared') }}
+    select * from {{ ref('int_usage_records_prepared') }}
 ),
 
 segments as (
-    select
-        *
-    from {{ ref('int_period_segments_rated') }}
+    select * from {{ ref('int_period_segments_rated') }}
 ),
 
 approvals as (
-    select
-        *
-    from {{ ref('usage_approvals') }}
+    select * from {{ ref('usage_approvals') }}
 ),
 
 amounts as (

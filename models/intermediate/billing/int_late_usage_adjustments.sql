@@ -4,16 +4,12 @@
 with
 
 segments as (
-    select
-        *
-    from {{ ref('int_period_segments_rated') }}
+    select * from {{ ref('int_period_segments_rated') }}
     where charge_type in ('usage', 'prepaid')
 ),
 
 changed as (
-    select
-        *
-    from segments
+    select * from segments
     where is_billed and quantity <> billed_quantity
 ),
 

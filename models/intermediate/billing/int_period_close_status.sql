@@ -3,27 +3,19 @@
 with
 
 period_segments as (
-    select
-        *
-    from {{ ref('int_line_segments_prorated') }}
+    select * from {{ ref('int_line_segments_prorated') }}
 ),
 
 accounts as (
-    select
-        *
-    from {{ ref('billing_accounts') }}
+    select * from {{ ref('billing_accounts') }}
 ),
 
 customer_mappings as (
-    select
-        *
-    from {{ ref('customer_mappings') }}
+    select * from {{ ref('customer_mappings') }}
 ),
 
 signals as (
-    select
-        *
-    from {{ ref('stg_watermarks__signals') }}
+    select * from {{ ref('stg_watermarks__signals') }}
     where invalid_reason is null
 ),
 

@@ -3,28 +3,20 @@
 with
 
 period_segments as (
-    select
-        *
-    from {{ ref('int_line_segments_prorated') }}
+    select * from {{ ref('int_line_segments_prorated') }}
 ),
 
 lines as (
-    select
-        *
-    from {{ ref('int_subscription_lines_amended') }}
+    select * from {{ ref('int_subscription_lines_amended') }}
     where charge_type in ('usage', 'prepaid')
 ),
 
 metrics as (
-    select
-        *
-    from {{ ref('metrics') }}
+    select * from {{ ref('metrics') }}
 ),
 
 events as (
-    select
-        *
-    from {{ ref('int_usage_events_assigned') }}
+    select * from {{ ref('int_usage_events_assigned') }}
     where counts_now or counts_at_billing
 ),
 

@@ -3,27 +3,19 @@
 with
 
 period_segments as (
-    select
-        *
-    from {{ ref('int_line_segments_prorated') }}
+    select * from {{ ref('int_line_segments_prorated') }}
 ),
 
 lines as (
-    select
-        *
-    from {{ ref('int_subscription_lines_amended') }}
+    select * from {{ ref('int_subscription_lines_amended') }}
 ),
 
 usage_segments as (
-    select
-        *
-    from {{ ref('int_period_segments_aggregated') }}
+    select * from {{ ref('int_period_segments_aggregated') }}
 ),
 
 ratings as (
-    select
-        *
-    from {{ ref('int_rating_requests_rated') }}
+    select * from {{ ref('int_rating_requests_rated') }}
 ),
 
 final as (

@@ -3,21 +3,15 @@
 with
 
 usage_segments as (
-    select
-        *
-    from {{ ref('int_period_segments_aggregated') }}
+    select * from {{ ref('int_period_segments_aggregated') }}
 ),
 
 period_segments as (
-    select
-        *
-    from {{ ref('int_line_segments_prorated') }}
+    select * from {{ ref('int_line_segments_prorated') }}
 ),
 
 lines as (
-    select
-        *
-    from {{ ref('int_subscription_lines_amended') }}
+    select * from {{ ref('int_subscription_lines_amended') }}
 ),
 
 requests as (

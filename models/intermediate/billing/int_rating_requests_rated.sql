@@ -3,21 +3,15 @@
 with
 
 requests as (
-    select
-        *
-    from {{ ref('int_rating_requests') }}
+    select * from {{ ref('int_rating_requests') }}
 ),
 
 plans as (
-    select
-        *
-    from {{ ref('price_plans') }}
+    select * from {{ ref('price_plans') }}
 ),
 
 tiers as (
-    select
-        *
-    from {{ ref('price_plan_tiers') }}
+    select * from {{ ref('price_plan_tiers') }}
 ),
 
 {{ rated_tiers_ctes() }},

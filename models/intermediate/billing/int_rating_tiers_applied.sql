@@ -3,29 +3,21 @@
 with
 
 requests as (
-    select
-        *
-    from {{ ref('int_rating_requests') }}
+    select * from {{ ref('int_rating_requests') }}
 ),
 
 plans as (
-    select
-        *
-    from {{ ref('price_plans') }}
+    select * from {{ ref('price_plans') }}
 ),
 
 tiers as (
-    select
-        *
-    from {{ ref('price_plan_tiers') }}
+    select * from {{ ref('price_plan_tiers') }}
 ),
 
 {{ rated_tiers_ctes() }},
 
 final as (
-    select
-        *
-    from rated_tiers
+    select * from rated_tiers
 )
 
 select

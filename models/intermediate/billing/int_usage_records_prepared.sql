@@ -4,23 +4,17 @@
 with
 
 segments as (
-    select
-        *
-    from {{ ref('int_period_segments_rated') }}
+    select * from {{ ref('int_period_segments_rated') }}
     where charge_type in ('usage', 'prepaid')
 ),
 
 adjustments as (
-    select
-        *
-    from {{ ref('int_late_usage_adjustments') }}
+    select * from {{ ref('int_late_usage_adjustments') }}
     where late_usage_outcome = 'adjustment'
 ),
 
 lines as (
-    select
-        *
-    from {{ ref('int_subscription_lines_amended') }}
+    select * from {{ ref('int_subscription_lines_amended') }}
 ),
 
 close_status as (
@@ -79,13 +73,9 @@ adjustment_records as (
 ),
 
 records as (
-    select
-        *
-    from regular_records
+    select * from regular_records
     union all
-    select
-        *
-    from adjustment_records
+    select * from adjustment_records
 ),
 
 final as (

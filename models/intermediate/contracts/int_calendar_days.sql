@@ -3,15 +3,11 @@
 with
 
 lines as (
-    select
-        *
-    from {{ ref('int_subscription_lines_amended') }}
+    select * from {{ ref('int_subscription_lines_amended') }}
 ),
 
 holidays as (
-    select
-        *
-    from {{ ref('holidays') }}
+    select * from {{ ref('holidays') }}
 ),
 
 bounds as (

@@ -3,15 +3,11 @@
 with
 
 lines as (
-    select
-        *
-    from {{ ref('int_subscription_lines_amended') }}
+    select * from {{ ref('int_subscription_lines_amended') }}
 ),
 
 amendments as (
-    select
-        *
-    from {{ ref('amendments') }}
+    select * from {{ ref('amendments') }}
 ),
 
 -- the plan in force changes at the line start and at every price change within the term
@@ -74,9 +70,7 @@ ranked_changes as (
 ),
 
 segment_starts as (
-    select
-        *
-    from ranked_changes
+    select * from ranked_changes
     where change_rank = 1
 ),
 

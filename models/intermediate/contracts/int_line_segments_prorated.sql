@@ -3,21 +3,15 @@
 with
 
 lines as (
-    select
-        *
-    from {{ ref('int_subscription_lines_amended') }}
+    select * from {{ ref('int_subscription_lines_amended') }}
 ),
 
 segments as (
-    select
-        *
-    from {{ ref('int_line_segments_amended') }}
+    select * from {{ ref('int_line_segments_amended') }}
 ),
 
 calendar as (
-    select
-        *
-    from {{ ref('int_calendar_days') }}
+    select * from {{ ref('int_calendar_days') }}
 ),
 
 billing_runs as (

@@ -2,27 +2,19 @@
 with
 
 lines as (
-    select
-        *
-    from {{ ref('subscription_lines') }}
+    select * from {{ ref('subscription_lines') }}
 ),
 
 subscriptions as (
-    select
-        *
-    from {{ ref('subscriptions') }}
+    select * from {{ ref('subscriptions') }}
 ),
 
 accounts as (
-    select
-        *
-    from {{ ref('billing_accounts') }}
+    select * from {{ ref('billing_accounts') }}
 ),
 
 amendments as (
-    select
-        *
-    from {{ ref('amendments') }}
+    select * from {{ ref('amendments') }}
 ),
 
 -- the last termination or extension in effective order (ties: entered last) sets the end
@@ -42,9 +34,7 @@ term_changes as (
 ),
 
 last_term_change as (
-    select
-        *
-    from term_changes
+    select * from term_changes
     where change_rank = 1
 ),
 

@@ -3,22 +3,16 @@
 with
 
 events as (
-    select
-        *
-    from {{ ref('int_usage_events_mapped') }}
+    select * from {{ ref('int_usage_events_mapped') }}
 ),
 
 lines as (
-    select
-        *
-    from {{ ref('int_subscription_lines_amended') }}
+    select * from {{ ref('int_subscription_lines_amended') }}
     where charge_type in ('usage', 'prepaid')
 ),
 
 period_segments as (
-    select
-        *
-    from {{ ref('int_line_segments_prorated') }}
+    select * from {{ ref('int_line_segments_prorated') }}
 ),
 
 candidates as (

@@ -3,9 +3,7 @@
 with
 
 records as (
-    select
-        *
-    from {{ ref('int_usage_records_unioned') }}
+    select * from {{ ref('int_usage_records_unioned') }}
     where invalid_reason is null
 ),
 

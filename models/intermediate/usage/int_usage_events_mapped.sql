@@ -3,34 +3,24 @@
 with
 
 events as (
-    select
-        *
-    from {{ ref('int_usage_events_deduplicated') }}
+    select * from {{ ref('int_usage_events_deduplicated') }}
     where dedup_status in ('current', 'superseded')
 ),
 
 customer_mappings as (
-    select
-        *
-    from {{ ref('customer_mappings') }}
+    select * from {{ ref('customer_mappings') }}
 ),
 
 accounts as (
-    select
-        *
-    from {{ ref('billing_accounts') }}
+    select * from {{ ref('billing_accounts') }}
 ),
 
 metric_mappings as (
-    select
-        *
-    from {{ ref('metric_mappings') }}
+    select * from {{ ref('metric_mappings') }}
 ),
 
 metrics as (
-    select
-        *
-    from {{ ref('metrics') }}
+    select * from {{ ref('metrics') }}
 ),
 
 mapped as (

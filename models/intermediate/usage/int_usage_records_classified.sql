@@ -3,33 +3,23 @@
 with
 
 raw_records as (
-    select
-        *
-    from {{ ref('int_usage_records_unioned') }}
+    select * from {{ ref('int_usage_records_unioned') }}
 ),
 
 deduplicated as (
-    select
-        *
-    from {{ ref('int_usage_events_deduplicated') }}
+    select * from {{ ref('int_usage_events_deduplicated') }}
 ),
 
 assigned as (
-    select
-        *
-    from {{ ref('int_usage_events_assigned') }}
+    select * from {{ ref('int_usage_events_assigned') }}
 ),
 
 late_outcomes as (
-    select
-        *
-    from {{ ref('int_late_usage_adjustments') }}
+    select * from {{ ref('int_late_usage_adjustments') }}
 ),
 
 usage_records as (
-    select
-        *
-    from {{ ref('int_usage_records_prepared') }}
+    select * from {{ ref('int_usage_records_prepared') }}
 ),
 
 regular_records as (
@@ -93,7 +83,6 @@ final as (
         classified.source_system,
         classified.file_name,
         classified.record_number,
-        classified.raw_record,
         classified.event_key,
         classified.source_event_key,
         classified.source_customer_key,

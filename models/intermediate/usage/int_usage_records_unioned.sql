@@ -2,45 +2,29 @@
 with
 
 telemetry as (
-    select
-        *
-    from {{ ref('stg_telemetry__events') }}
+    select * from {{ ref('stg_telemetry__events') }}
 ),
 
 stripe as (
-    select
-        *
-    from {{ ref('stg_stripe__meter_events') }}
+    select * from {{ ref('stg_stripe__meter_events') }}
 ),
 
 salesforce as (
-    select
-        *
-    from {{ ref('stg_salesforce__usage_entries') }}
+    select * from {{ ref('stg_salesforce__usage_entries') }}
 ),
 
 metering as (
-    select
-        *
-    from {{ ref('stg_metering__usage_windows') }}
+    select * from {{ ref('stg_metering__usage_windows') }}
 ),
 
 unioned as (
-    select
-        *
-    from telemetry
+    select * from telemetry
     union all
-    select
-        *
-    from stripe
+    select * from stripe
     union all
-    select
-        *
-    from salesforce
+    select * from salesforce
     union all
-    select
-        *
-    from metering
+    select * from metering
 ),
 
 final as (

@@ -4,9 +4,7 @@
 with
 
 classified as (
-    select
-        *
-    from {{ ref('int_usage_records_classified') }}
+    select * from {{ ref('int_usage_records_classified') }}
 ),
 
 copies as (

@@ -3,35 +3,37 @@
 with
 
 usage_records as (
-    select
-        *
-    from {{ ref('int_usage_records_classified') }}
+    select * from {{ ref('int_usage_records_classified') }}
     where record_outcome = 'quarantined'
 ),
 
+raw_records as (
+    select raw_record_id, raw_record from {{ ref('int_usage_records_unioned') }}
+),
+
 watermarks as (
-    select
-        *
-    from {{ ref('stg_watermarks__signals') }}
+    select * from {{ ref('stg_watermarks__signals') }}
     where invalid_reason is not null
 ),
 
 quarantined as (
     select
-        raw_record_id,
-        source_system,
-        file_name,
-        record_number,
-        raw_record,
-        quarantine_reason,
-        source_event_key,
-        source_customer_key,
-        source_metric,
-        billing_account_id,
-        metric,
-        usage_local_date,
-        received_at
+        usage_records.raw_record_id,
+        usage_records.source_system,
+        usage_records.file_name,
+        usage_records.record_number,
+        raw_records.raw_record,
+        usage_records.quarantine_reason,
+        usage_records.source_event_key,
+        usage_records.source_customer_key,
+        usage_records.source_metric,
+        usage_records.billing_account_id,
+        usage_records.metric,
+        usage_records.usage_local_date,
+        usage_records.received_at
     from usage_records
+    inner join raw_records
+        on usage_records.raw_record_id = raw_records.raw_record_id
 
     union all
 
@@ -53,9 +55,7 @@ quarantined as (
 ),
 
 final as (
-    select
-        *
-    from quarantined
+    select * from quarantined
 )
 
 select

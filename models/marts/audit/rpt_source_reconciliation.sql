@@ -3,15 +3,11 @@
 with
 
 classified as (
-    select
-        *
-    from {{ ref('int_usage_records_classified') }}
+    select * from {{ ref('int_usage_records_classified') }}
 ),
 
 watermarks as (
-    select
-        *
-    from {{ ref('stg_watermarks__signals') }}
+    select * from {{ ref('stg_watermarks__signals') }}
 ),
 
 source_systems as (
@@ -76,9 +72,7 @@ all_counts as (
 
     union all
 
-    select
-        *
-    from watermark_counts
+    select * from watermark_counts
 ),
 
 final as (

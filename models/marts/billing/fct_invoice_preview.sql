@@ -4,21 +4,15 @@
 with
 
 records as (
-    select
-        *
-    from {{ ref('fct_usage_records') }}
+    select * from {{ ref('fct_usage_records') }}
 ),
 
 segments as (
-    select
-        *
-    from {{ ref('int_period_segments_rated') }}
+    select * from {{ ref('int_period_segments_rated') }}
 ),
 
 lines as (
-    select
-        *
-    from {{ ref('int_subscription_lines_amended') }}
+    select * from {{ ref('int_subscription_lines_amended') }}
 ),
 
 invoice_lines as (

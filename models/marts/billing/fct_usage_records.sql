@@ -3,15 +3,11 @@
 with
 
 records as (
-    select
-        *
-    from {{ ref('int_usage_records_prepared') }}
+    select * from {{ ref('int_usage_records_prepared') }}
 ),
 
 invoice_totals as (
-    select
-        *
-    from {{ ref('int_invoice_totals_approved') }}
+    select * from {{ ref('int_invoice_totals_approved') }}
 ),
 
 final as (

@@ -3,21 +3,15 @@
 with
 
 late_usage as (
-    select
-        *
-    from {{ ref('int_late_usage_adjustments') }}
+    select * from {{ ref('int_late_usage_adjustments') }}
 ),
 
 segments as (
-    select
-        *
-    from {{ ref('int_period_segments_rated') }}
+    select * from {{ ref('int_period_segments_rated') }}
 ),
 
 lines as (
-    select
-        *
-    from {{ ref('int_subscription_lines_amended') }}
+    select * from {{ ref('int_subscription_lines_amended') }}
 ),
 
 final as (

@@ -3,21 +3,15 @@
 with
 
 source_status as (
-    select
-        *
-    from {{ ref('int_period_close_status') }}
+    select * from {{ ref('int_period_close_status') }}
 ),
 
 records as (
-    select
-        *
-    from {{ ref('fct_usage_records') }}
+    select * from {{ ref('fct_usage_records') }}
 ),
 
 invoice_totals as (
-    select
-        *
-    from {{ ref('int_invoice_totals_approved') }}
+    select * from {{ ref('int_invoice_totals_approved') }}
 ),
 
 closes as (
