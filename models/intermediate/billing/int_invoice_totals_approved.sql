@@ -68,6 +68,4 @@ final as (
             and totals.billing_period_start = approval_state.billing_period_start
 )
 
-select
-    *
-from final
+select * from final

@@ -60,6 +60,4 @@ final as (
             and adjusting_segments.adjusting_rank = 1
 )
 
-select
-    *
-from final
+select * from final

@@ -69,6 +69,4 @@ final as (
         on account_sources.source_system = watermarks.source_system
 )
 
-select
-    *
-from final
+select * from final

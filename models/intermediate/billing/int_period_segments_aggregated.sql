@@ -134,6 +134,4 @@ final as (
     from pooled
 )
 
-select
-    *
-from final
+select * from final

@@ -52,6 +52,4 @@ final as (
             and billed_rating.rating_scope = 'billed'
 )
 
-select
-    *
-from final
+select * from final

@@ -60,6 +60,4 @@ final as (
         on period_segments.subscription_line_id = lines.subscription_line_id
 )
 
-select
-    *
-from final
+select * from final

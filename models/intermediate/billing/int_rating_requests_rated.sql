@@ -44,6 +44,4 @@ final as (
         on requests.rating_id = tier_totals.rating_id
 )
 
-select
-    *
-from final
+select * from final

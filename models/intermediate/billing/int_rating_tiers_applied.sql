@@ -20,6 +20,4 @@ final as (
     select * from rated_tiers
 )
 
-select
-    *
-from final
+select * from final

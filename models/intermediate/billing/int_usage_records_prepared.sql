@@ -120,6 +120,4 @@ final as (
             and records.billing_period_start = close_status.billing_period_start
 )
 
-select
-    *
-from final
+select * from final

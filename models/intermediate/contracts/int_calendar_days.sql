@@ -39,6 +39,4 @@ final as (
         on days.calendar_date = holidays.holiday_date
 )
 
-select
-    *
-from final
+select * from final

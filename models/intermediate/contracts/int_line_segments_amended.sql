@@ -133,7 +133,5 @@ final as (
         )
 )
 
-select
-    *
-from final
+select * from final
 where segment_end is null or segment_start <= segment_end

@@ -75,6 +75,4 @@ final as (
         on lines.subscription_line_id = last_term_change.subscription_line_id
 )
 
-select
-    *
-from final
+select * from final

@@ -71,6 +71,4 @@ final as (
     from assigned
 )
 
-select
-    *
-from final
+select * from final

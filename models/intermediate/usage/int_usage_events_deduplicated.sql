@@ -74,6 +74,4 @@ final as (
             and ranked.source_event_key = winners.source_event_key
 )
 
-select
-    *
-from final
+select * from final

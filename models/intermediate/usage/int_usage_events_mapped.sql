@@ -74,6 +74,4 @@ final as (
     from mapped
 )
 
-select
-    *
-from final
+select * from final

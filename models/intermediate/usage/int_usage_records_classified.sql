@@ -127,6 +127,4 @@ final as (
         on classified.period_segment_id = adjustment_records.original_period_segment_id
 )
 
-select
-    *
-from final
+select * from final

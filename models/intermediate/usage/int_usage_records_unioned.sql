@@ -34,6 +34,4 @@ final as (
     from unioned
 )
 
-select
-    *
-from final
+select * from final

@@ -73,6 +73,4 @@ final as (
     where representatives.representative_rank = 1
 )
 
-select
-    *
-from final
+select * from final

@@ -58,6 +58,4 @@ final as (
     select * from quarantined
 )
 
-select
-    *
-from final
+select * from final

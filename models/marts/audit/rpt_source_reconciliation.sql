@@ -82,6 +82,4 @@ final as (
     from all_counts
 )
 
-select
-    *
-from final
+select * from final

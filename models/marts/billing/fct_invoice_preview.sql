@@ -71,6 +71,4 @@ final as (
     from invoice_lines
 )
 
-select
-    *
-from final
+select * from final

@@ -62,6 +62,4 @@ final as (
             and records.billing_period_start = invoice_totals.billing_period_start
 )
 
-select
-    *
-from final
+select * from final

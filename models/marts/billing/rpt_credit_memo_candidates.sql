@@ -43,6 +43,4 @@ final as (
         or late_usage.late_quantity < 0
 )
 
-select
-    *
-from final
+select * from final

@@ -78,6 +78,4 @@ final as (
             and closes.billing_period_start = invoice_totals.billing_period_start
 )
 
-select
-    *
-from final
+select * from final

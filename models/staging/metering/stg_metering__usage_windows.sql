@@ -64,6 +64,4 @@ final as (
     from checked
 )
 
-select
-    *
-from final
+select * from final

@@ -61,6 +61,4 @@ final as (
     from checked
 )
 
-select
-    *
-from final
+select * from final

@@ -53,6 +53,4 @@ final as (
     from checked
 )
 
-select
-    *
-from final
+select * from final

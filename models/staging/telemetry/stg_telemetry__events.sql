@@ -98,6 +98,4 @@ final as (
     from checked
 )
 
-select
-    *
-from final
+select * from final

@@ -32,6 +32,4 @@ final as (
     from typed
 )
 
-select
-    *
-from final
+select * from final
