@@ -8,7 +8,10 @@ usage_records as (
 ),
 
 raw_records as (
-    select raw_record_id, raw_record from {{ ref('int_usage_records_unioned') }}
+    select
+        raw_record_id,
+        raw_record
+    from {{ ref('int_usage_records_unioned') }}
 ),
 
 watermarks as (
