@@ -157,3 +157,30 @@
 {% macro default__regex_full_match(text, pattern) -%}
     regexp_full_match({{ text }}, {{ pattern }})
 {%- endmacro %}
+
+{#- Parses a JSON object once and returns its members, in order, as a list of JSON values
+    (null where a member is absent). -#}
+{% macro json_extract_members(json, members) -%}
+    {{ return(adapter.dispatch('json_extract_members', 'usage_billing')(json, members)) }}
+{%- endmacro %}
+{% macro default__json_extract_members(json, members) -%}
+    json_extract({{ json }}, [{% for member in members %}'$."{{ member }}"'{% if not loop.last %}, {% endif %}{% endfor %}])
+{%- endmacro %}
+
+{#- The JSON type of one extracted member (1-based position): VARCHAR, BIGINT, UBIGINT, DOUBLE, BOOLEAN, OBJECT,
+    ARRAY, NULL (JSON null), or null when the member is absent. -#}
+{% macro json_item_type(members, position) -%}
+    {{ return(adapter.dispatch('json_item_type', 'usage_billing')(members, position)) }}
+{%- endmacro %}
+{% macro default__json_item_type(members, position) -%}
+    json_type({{ members }}[{{ position }}])
+{%- endmacro %}
+
+{#- One extracted member (1-based position) as text: a string unquoted, a number or an object as
+    its JSON text. -#}
+{% macro json_item_text(members, position) -%}
+    {{ return(adapter.dispatch('json_item_text', 'usage_billing')(members, position)) }}
+{%- endmacro %}
+{% macro default__json_item_text(members, position) -%}
+    ({{ members }}[{{ position }}] ->> '$')
+{%- endmacro %}

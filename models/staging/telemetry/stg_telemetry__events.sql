@@ -17,24 +17,32 @@ records as (
     where trim(coalesce(raw_line, '')) <> ''
 ),
 
+-- the line is parsed once; each member is then read from the parsed list
+parsed as (
+    select
+        *,
+        {{ json_extract_members('object_json', ['event_id', 'account_key', 'event_type', 'occurred_at', 'received_at', 'quantity', 'properties']) }} as members
+    from records
+),
+
 members as (
     select
         *,
-        {{ json_member_type('object_json', 'event_id') }} as event_id_type,
-        {{ json_member_type('object_json', 'account_key') }} as account_key_type,
-        {{ json_member_type('object_json', 'event_type') }} as event_type_type,
-        {{ json_member_type('object_json', 'occurred_at') }} as occurred_at_type,
-        {{ json_member_type('object_json', 'received_at') }} as received_at_type,
-        {{ json_member_type('object_json', 'quantity') }} as quantity_type,
-        {{ json_member_type('object_json', 'properties') }} as properties_type,
-        {{ json_text('object_json', 'event_id') }} as event_id,
-        {{ json_text('object_json', 'account_key') }} as account_key,
-        {{ json_text('object_json', 'event_type') }} as event_type,
-        {{ json_text('object_json', 'occurred_at') }} as occurred_at_text,
-        {{ json_text('object_json', 'received_at') }} as received_at_text,
-        {{ json_text('object_json', 'quantity') }} as quantity_text,
-        {{ json_text('object_json', 'properties') }} as properties
-    from records
+        {{ json_item_type('members', 1) }} as event_id_type,
+        {{ json_item_type('members', 2) }} as account_key_type,
+        {{ json_item_type('members', 3) }} as event_type_type,
+        {{ json_item_type('members', 4) }} as occurred_at_type,
+        {{ json_item_type('members', 5) }} as received_at_type,
+        {{ json_item_type('members', 6) }} as quantity_type,
+        {{ json_item_type('members', 7) }} as properties_type,
+        {{ json_item_text('members', 1) }} as event_id,
+        {{ json_item_text('members', 2) }} as account_key,
+        {{ json_item_text('members', 3) }} as event_type,
+        {{ json_item_text('members', 4) }} as occurred_at_text,
+        {{ json_item_text('members', 5) }} as received_at_text,
+        {{ json_item_text('members', 6) }} as quantity_text,
+        {{ json_item_text('members', 7) }} as properties
+    from parsed
 ),
 
 typed as (
