@@ -55,36 +55,76 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- One row per CSV data row: file_name, record_number (line, the header is line 1), columns as text. -#}
+{#- One row per CSV data row: file_name, record_number (line, the header is line 1), the named
+    columns as text (matched to the file's header by name, empty values as ''), field_count and
+    header_field_count (a row with another number of fields than its header is malformed), and
+    raw_record (the row's fields as read, re-quoted where CSV needs it).
+    Blank lines are not records. -#}
 {% macro read_raw_csv(source_system, columns) -%}
     {{ return(adapter.dispatch('read_raw_csv', 'usage_billing')(source_system, columns)) }}
 {%- endmacro %}
 
 {% macro default__read_raw_csv(source_system, columns) -%}
     {%- set path_glob = raw_dir(source_system) ~ '/*.csv' -%}
+    {%- set width = columns | length + 4 -%}
     {%- if not raw_files_exist(path_glob) -%}
         select
             cast(null as varchar) as file_name,
             cast(null as bigint) as record_number,
-            {% for column in columns %}cast(null as varchar) as "{{ column }}"{% if not loop.last %}, {% endif %}{% endfor %}
+            {% for column in columns %}cast(null as varchar) as "{{ column }}",
+            {% endfor %}cast(null as integer) as field_count,
+            cast(null as integer) as header_field_count,
+            cast(null as varchar) as raw_record
         where false
     {%- else -%}
+        with
+
+        csv_rows as (
+            select
+                parse_filename(filename) as file_name,
+                row_number() over (partition by filename order by ordinality) as record_number,
+                {% for i in range(1, width + 1) %}f{{ i }},
+                {% endfor %}{% for i in range(1, width + 1) %}(case when f{{ i }} is null then 0 else 1 end){% if not loop.last %} + {% endif %}{% endfor %} as field_count,
+                -- the row as it was read: its fields, quoted where CSV needs it
+                concat_ws(
+                    ','{% for i in range(1, width + 1) %},
+                    case
+                        when f{{ i }} like '%,%' or f{{ i }} like '%"%' then '"' || replace(f{{ i }}, '"', '""') || '"'
+                        else f{{ i }}
+                    end{% endfor %}
+                ) as raw_record
+            from read_csv(
+                '{{ path_glob }}',
+                columns = { {%- for i in range(1, width + 1) %}'f{{ i }}': 'VARCHAR'{% if not loop.last %}, {% endif %}{% endfor -%} },
+                header = false,
+                auto_detect = false,
+                delim = ',',
+                quote = '"',
+                escape = '"',
+                nullstr = chr(2),
+                null_padding = true,
+                strict_mode = false,
+                filename = true
+            ) with ordinality
+        ),
+
+        csv_headers as (
+            select * from csv_rows where record_number = 1
+        )
+
         select
-            parse_filename(filename) as file_name,
-            row_number() over (partition by filename order by ordinality) + 1 as record_number,
-            {% for column in columns %}"{{ column }}"{% if not loop.last %}, {% endif %}{% endfor %}
-        from read_csv(
-            '{{ path_glob }}',
-            header = true,
-            all_varchar = true,
-            delim = ',',
-            quote = '"',
-            escape = '"',
-            union_by_name = true,
-            null_padding = true,
-            strict_mode = false,
-            filename = true
-        ) with ordinality
+            csv_rows.file_name,
+            csv_rows.record_number,
+            {% for column in columns %}case
+                {% for i in range(1, width + 1) %}when trim(csv_headers.f{{ i }}) = '{{ column }}' then csv_rows.f{{ i }}
+                {% endfor %}end as "{{ column }}",
+            {% endfor %}csv_rows.field_count,
+            csv_headers.field_count as header_field_count,
+            csv_rows.raw_record
+        from csv_rows
+        inner join csv_headers
+            on csv_rows.file_name = csv_headers.file_name
+        where csv_rows.record_number > 1
     {%- endif -%}
 {%- endmacro %}
 

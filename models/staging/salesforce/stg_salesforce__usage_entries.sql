@@ -20,6 +20,7 @@ checked as (
     select
         *,
         case
+            when field_count <> header_field_count then 'malformed_record'
             when nullif(trim(id), '') is null
                 or nullif(trim(account__c), '') is null
                 or nullif(trim(metric__c), '') is null
@@ -45,7 +46,7 @@ final as (
         'salesforce' as source_system,
         file_name,
         record_number,
-        concat_ws(',', id, account__c, metric__c, quantity__c, usage_date__c, isdeleted, createddate, lastmodifieddate) as raw_record,
+        raw_record,
         invalid_reason,
         -- event
         id as source_event_key,

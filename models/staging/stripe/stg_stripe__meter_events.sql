@@ -18,6 +18,7 @@ checked as (
     select
         *,
         case
+            when field_count <> header_field_count then 'malformed_record'
             when nullif(trim(identifier), '') is null
                 or nullif(trim(event_name), '') is null
                 or nullif(trim(timestamp), '') is null
@@ -37,7 +38,7 @@ final as (
         'stripe' as source_system,
         file_name,
         record_number,
-        concat_ws(',', identifier, event_name, timestamp, stripe_customer_id, value, created) as raw_record,
+        raw_record,
         invalid_reason,
         -- event
         identifier as source_event_key,

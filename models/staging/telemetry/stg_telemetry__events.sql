@@ -74,6 +74,7 @@ checked as (
                 or occurred_at_type <> 'VARCHAR'
                 or received_at_type <> 'VARCHAR'
                 or coalesce(properties_type, 'OBJECT') not in ('OBJECT', 'NULL')
+                or coalesce(quantity_type, 'NULL') not in ('UBIGINT', 'BIGINT', 'DOUBLE', 'NULL')
                 then 'malformed_record'
             when trim(event_id) = '' or trim(account_key) = '' or trim(event_type) = '' then 'missing_field'
             when not {{ is_iso_instant('occurred_at_text') }} or occurred_at is null

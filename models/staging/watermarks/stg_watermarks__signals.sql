@@ -18,8 +18,9 @@ final as (
         'watermarks' as signal_source,
         file_name,
         record_number,
-        concat_ws(',', source_system, complete_through, reported_at) as raw_record,
+        raw_record,
         case
+            when field_count <> header_field_count then 'malformed_record'
             when nullif(trim(source_system), '') is null or nullif(trim(complete_through), '') is null
                 then 'missing_field'
             when not {{ is_iso_instant('complete_through') }} or complete_through_at is null

@@ -1,0 +1,63 @@
+"""Builds the dbt project for real on the sample data, once per test session, in a temporary
+folder (its own raw files, DuckDB file and dbt target), so tests can read the marts it makes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+AS_OF_DATE = "2026-04-20"
+SEED = 7
+
+
+@dataclass(frozen=True)
+class BuiltPipeline:
+    raw_dir: Path
+    db_path: Path
+    target_dir: Path
+    build_log: str
+
+
+def build_pipeline(workdir: Path) -> BuiltPipeline:
+    """Write the sample data and run `dbt build` on it; raise with dbt's log when it fails."""
+    raw_dir = workdir / "raw"
+    target_dir = workdir / "target"
+    db_path = workdir / "usage_billing.duckdb"
+    bin_dir = Path(sys.executable).parent
+    subprocess.run(
+        [bin_dir / "usage-loader", "sample-data", "--out", raw_dir, "--seed", str(SEED)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    env = {
+        **os.environ,
+        "USAGE_RAW_DIR": str(raw_dir),
+        "USAGE_DUCKDB_PATH": str(db_path),
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+    }
+    completed = subprocess.run(
+        [
+            bin_dir / "dbt",
+            "build",
+            "--project-dir",
+            PROJECT_DIR,
+            "--target-path",
+            target_dir,
+            "--log-path",
+            workdir / "logs",
+            "--vars",
+            f'{{as_of_date: "{AS_OF_DATE}"}}',
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_DIR,
+    )
+    if completed.returncode != 0:
+        raise AssertionError(f"dbt build failed:\n{completed.stdout[-6000:]}\n{completed.stderr}")
+    return BuiltPipeline(raw_dir, db_path, target_dir, completed.stdout)
