@@ -54,7 +54,7 @@ test-python: $(INSTALLED)
 
 test: $(INSTALLED) profiles.yml
 	$(BIN)/usage-loader sample-data --out $(USAGE_RAW_DIR) --seed $(SEED)
-	$(BIN)/dbt build --vars $(DBT_VARS)
+	$(BIN)/dbt build --full-refresh --vars $(DBT_VARS)
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 

@@ -1,7 +1,13 @@
 {#-
     Reading raw usage files. Every reader returns one row per raw record with the file it came
-    from and its line (NDJSON) or row (CSV, Parquet) number, so that nothing read can be lost.
-    An empty or missing source folder yields an empty relation of the same shape.
+    from (file_name, file_size, file_modified_at, file_md5) and its line (NDJSON) or row (CSV,
+    Parquet) number, so that nothing read can be lost. An empty or missing source folder yields an
+    empty relation of the same shape.
+
+    Staging models are incremental by file: a build reads only the files it has not read before.
+    Raw files are immutable once delivered; a file that was read and then changed or vanished stops
+    the build with a message (its records are already billed from), until it is put back or the
+    models are rebuilt with --full-refresh.
     Engine-specific: DuckDB is the default implementation; other engines dispatch.
 -#}
 
@@ -9,67 +15,160 @@
     {{ return(env_var('USAGE_RAW_DIR', 'data/raw') ~ '/' ~ source_system) }}
 {%- endmacro %}
 
-{% macro raw_files_exist(path_glob) -%}
-    {{ return(adapter.dispatch('raw_files_exist', 'usage_billing')(path_glob)) }}
+{#- The files to read for a staging model: every file matching the patterns on a full build; on an
+    incremental build only those not read before. Returns a list of dicts (path, name, size,
+    modified_at, md5). -#}
+{% macro raw_files_to_read(source_system, patterns) -%}
+    {{ return(adapter.dispatch('raw_files_to_read', 'usage_billing')(source_system, patterns)) }}
 {%- endmacro %}
 
-{% macro default__raw_files_exist(path_glob) -%}
-    {% if not execute %}{{ return(true) }}{% endif %}
-    {% set result = run_query("select count(*) from glob('" ~ path_glob ~ "')") %}
-    {{ return(result.columns[0].values()[0] > 0) }}
+{% macro default__raw_files_to_read(source_system, patterns) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set globs = [] -%}
+    {%- for pattern in patterns -%}
+        {%- do globs.append("'" ~ raw_dir(source_system) ~ "/" ~ pattern ~ "'") -%}
+    {%- endfor -%}
+    {%- set found = run_query(
+        "select filename, parse_filename(filename), size, cast(last_modified as varchar) "
+        ~ "from read_blob([" ~ globs | join(", ") ~ "]) order by filename"
+    ) -%}
+    {%- set loaded = {} -%}
+    {%- if is_incremental() -%}
+        {%- set existing_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- if 'file_md5' not in existing_columns -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ " was built by an earlier version that did not record which raw files it read: "
+                ~ "rebuild it once with `dbt build --full-refresh`."
+            ) }}
+        {%- endif -%}
+        {%- set previous = run_query(
+            "select distinct file_name, file_size, file_modified_at, file_md5 from " ~ this
+        ) -%}
+        {%- for row in previous.rows -%}
+            {%- do loaded.update({row[0]: {'size': row[1], 'modified_at': row[2], 'md5': row[3]}}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set files = [] -%}
+    {%- set present = [] -%}
+    {%- for row in found.rows -%}
+        {%- do present.append(row[1]) -%}
+        {%- set file = {'path': row[0], 'name': row[1], 'size': row[2], 'modified_at': row[3], 'md5': none} -%}
+        {%- if row[1] not in loaded -%}
+            {%- do files.append(file) -%}
+        {%- else -%}
+            {%- set before = loaded[row[1]] -%}
+            {%- if before['size'] != row[2] or (before['modified_at'] != row[3] and raw_file_md5(row[0]) != before['md5']) -%}
+                {{ exceptions.raise_compiler_error(
+                    "raw file " ~ row[0] ~ " changed after its records were read (size or content differs). "
+                    ~ "Raw files are immutable once delivered: deliver corrections as new files, "
+                    ~ "or rebuild with `dbt build --full-refresh`."
+                ) }}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for name in loaded -%}
+        {%- if name not in present -%}
+            {{ exceptions.raise_compiler_error(
+                "raw file " ~ name ~ " of " ~ source_system ~ " was read by an earlier build and is no longer in "
+                ~ raw_dir(source_system) ~ ". Put it back, or rebuild with `dbt build --full-refresh`."
+            ) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if files | length > 0 -%}
+        {%- set paths = [] -%}
+        {%- for file in files -%}{%- do paths.append("'" ~ file['path'] ~ "'") -%}{%- endfor -%}
+        {%- set hashes = run_query("select filename, md5(content) from read_blob([" ~ paths | join(", ") ~ "])") -%}
+        {%- set by_path = {} -%}
+        {%- for row in hashes.rows -%}{%- do by_path.update({row[0]: row[1]}) -%}{%- endfor -%}
+        {%- for file in files -%}{%- do file.update({'md5': by_path[file['path']]}) -%}{%- endfor -%}
+    {%- endif -%}
+    {{ return(files) }}
 {%- endmacro %}
 
-{#- One row per text line: file_name, record_number (1-based line), raw_line. -#}
+{% macro raw_file_md5(path) -%}
+    {%- set result = run_query("select md5(content) from read_blob('" ~ path ~ "')") -%}
+    {{ return(result.columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- The metadata of the files read, joined to each record by path. -#}
+{% macro raw_file_metadata_values(files) -%}
+    (
+        values
+        {% for file in files -%}
+            ('{{ file.path }}', '{{ file.name }}', cast({{ file.size }} as bigint), cast('{{ file.modified_at }}' as timestamptz), '{{ file.md5 }}'){% if not loop.last %},{% endif %}
+        {% endfor -%}
+    ) as raw_files (file_path, file_name, file_size, file_modified_at, file_md5)
+{%- endmacro %}
+
+{% macro raw_file_metadata_columns() -%}
+    cast(null as varchar) as file_name,
+    cast(null as bigint) as file_size,
+    cast(null as timestamptz) as file_modified_at,
+    cast(null as varchar) as file_md5
+{%- endmacro %}
+
+{#- One row per text line: the file, record_number (1-based line) and raw_line. -#}
 {% macro read_raw_lines(source_system, patterns) -%}
     {{ return(adapter.dispatch('read_raw_lines', 'usage_billing')(source_system, patterns)) }}
 {%- endmacro %}
 
 {% macro default__read_raw_lines(source_system, patterns) -%}
-    {%- set globs = [] -%}
-    {%- for pattern in patterns -%}
-        {%- set path_glob = raw_dir(source_system) ~ '/' ~ pattern -%}
-        {%- if raw_files_exist(path_glob) -%}{%- do globs.append(path_glob) -%}{%- endif -%}
-    {%- endfor -%}
-    {%- if globs | length == 0 -%}
+    {%- set files = raw_files_to_read(source_system, patterns) -%}
+    {%- if files | length == 0 -%}
         select
-            cast(null as varchar) as file_name,
+            {{ raw_file_metadata_columns() }},
             cast(null as bigint) as record_number,
             cast(null as varchar) as raw_line
         where false
     {%- else -%}
+        with
+
+        raw_lines as (
+            select
+                filename as file_path,
+                row_number() over (partition by filename order by ordinality) as record_number,
+                raw_line
+            from read_csv(
+                [{% for file in files %}'{{ file.path }}'{% if not loop.last %}, {% endif %}{% endfor %}],
+                columns = {'raw_line': 'VARCHAR'},
+                header = false,
+                auto_detect = false,
+                delim = chr(1),
+                quote = '',
+                escape = '',
+                filename = true,
+                parallel = false
+            ) with ordinality
+        )
+
         select
-            parse_filename(filename) as file_name,
-            row_number() over (partition by filename order by ordinality) as record_number,
-            raw_line
-        from read_csv(
-            [{% for g in globs %}'{{ g }}'{% if not loop.last %}, {% endif %}{% endfor %}],
-            columns = {'raw_line': 'VARCHAR'},
-            header = false,
-            auto_detect = false,
-            delim = chr(1),
-            quote = '',
-            escape = '',
-            filename = true,
-            parallel = false
-        ) with ordinality
+            raw_files.file_name,
+            raw_files.file_size,
+            raw_files.file_modified_at,
+            raw_files.file_md5,
+            raw_lines.record_number,
+            raw_lines.raw_line
+        from raw_lines
+        inner join {{ raw_file_metadata_values(files) }}
+            on raw_lines.file_path = raw_files.file_path
     {%- endif -%}
 {%- endmacro %}
 
-{#- One row per CSV data row: file_name, record_number (line, the header is line 1), the named
+{#- One row per CSV data row: the file, record_number (line, the header is line 1), the named
     columns as text (matched to the file's header by name, empty values as ''), field_count and
     header_field_count (a row with another number of fields than its header is malformed), and
-    raw_record (the row's fields as read, re-quoted where CSV needs it).
-    Blank lines are not records. -#}
+    raw_record (the row's fields as read, re-quoted where CSV needs it). Blank lines are not
+    records. -#}
 {% macro read_raw_csv(source_system, columns) -%}
     {{ return(adapter.dispatch('read_raw_csv', 'usage_billing')(source_system, columns)) }}
 {%- endmacro %}
 
 {% macro default__read_raw_csv(source_system, columns) -%}
-    {%- set path_glob = raw_dir(source_system) ~ '/*.csv' -%}
+    {%- set files = raw_files_to_read(source_system, ['*.csv']) -%}
     {%- set width = columns | length + 4 -%}
-    {%- if not raw_files_exist(path_glob) -%}
+    {%- if files | length == 0 -%}
         select
-            cast(null as varchar) as file_name,
+            {{ raw_file_metadata_columns() }},
             cast(null as bigint) as record_number,
             {% for column in columns %}cast(null as varchar) as "{{ column }}",
             {% endfor %}cast(null as integer) as field_count,
@@ -81,7 +180,7 @@
 
         csv_rows as (
             select
-                parse_filename(filename) as file_name,
+                filename as file_path,
                 row_number() over (partition by filename order by ordinality) as record_number,
                 {% for i in range(1, width + 1) %}f{{ i }},
                 {% endfor %}{% for i in range(1, width + 1) %}(case when f{{ i }} is null then 0 else 1 end){% if not loop.last %} + {% endif %}{% endfor %} as field_count,
@@ -94,7 +193,7 @@
                     end{% endfor %}
                 ) as raw_record
             from read_csv(
-                '{{ path_glob }}',
+                [{% for file in files %}'{{ file.path }}'{% if not loop.last %}, {% endif %}{% endfor %}],
                 columns = { {%- for i in range(1, width + 1) %}'f{{ i }}': 'VARCHAR'{% if not loop.last %}, {% endif %}{% endfor -%} },
                 header = false,
                 auto_detect = false,
@@ -113,7 +212,10 @@
         )
 
         select
-            csv_rows.file_name,
+            raw_files.file_name,
+            raw_files.file_size,
+            raw_files.file_modified_at,
+            raw_files.file_md5,
             csv_rows.record_number,
             {% for column in columns %}case
                 {% for i in range(1, width + 1) %}when trim(csv_headers.f{{ i }}) = '{{ column }}' then csv_rows.f{{ i }}
@@ -123,34 +225,41 @@
             csv_rows.raw_record
         from csv_rows
         inner join csv_headers
-            on csv_rows.file_name = csv_headers.file_name
+            on csv_rows.file_path = csv_headers.file_path
+        inner join {{ raw_file_metadata_values(files) }}
+            on csv_rows.file_path = raw_files.file_path
         where csv_rows.record_number > 1
     {%- endif -%}
 {%- endmacro %}
 
-{#- One row per Parquet row: file_name, record_number (1-based row), the named columns. -#}
+{#- One row per Parquet row: the file, record_number (1-based row) and the named columns. -#}
 {% macro read_raw_parquet(source_system, columns) -%}
     {{ return(adapter.dispatch('read_raw_parquet', 'usage_billing')(source_system, columns)) }}
 {%- endmacro %}
 
 {% macro default__read_raw_parquet(source_system, columns) -%}
-    {%- set path_glob = raw_dir(source_system) ~ '/*.parquet' -%}
-    {%- if not raw_files_exist(path_glob) -%}
+    {%- set files = raw_files_to_read(source_system, ['*.parquet']) -%}
+    {%- if files | length == 0 -%}
         select
-            cast(null as varchar) as file_name,
+            {{ raw_file_metadata_columns() }},
             cast(null as bigint) as record_number,
             {% for column, type in columns.items() %}cast(null as {{ type }}) as {{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
         where false
     {%- else -%}
         select
-            parse_filename(filename) as file_name,
-            file_row_number + 1 as record_number,
-            {% for column, type in columns.items() %}{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+            raw_files.file_name,
+            raw_files.file_size,
+            raw_files.file_modified_at,
+            raw_files.file_md5,
+            parquet_rows.file_row_number + 1 as record_number,
+            {% for column, type in columns.items() %}parquet_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
         from read_parquet(
-            '{{ path_glob }}',
+            [{% for file in files %}'{{ file.path }}'{% if not loop.last %}, {% endif %}{% endfor %}],
             union_by_name = true,
             filename = true,
             file_row_number = true
-        )
+        ) as parquet_rows
+        inner join {{ raw_file_metadata_values(files) }}
+            on parquet_rows.filename = raw_files.file_path
     {%- endif -%}
 {%- endmacro %}

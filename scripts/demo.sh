@@ -15,7 +15,7 @@ step "Sample data: raw usage of four source systems and watermarks in $USAGE_RAW
 $BIN/usage-loader sample-data --out "$USAGE_RAW_DIR" --seed "${SEED:-7}"
 
 step "dbt build (as of $AS_OF_DATE): models, data tests and unit tests"
-$BIN/dbt build --vars "{as_of_date: \"$AS_OF_DATE\"}" --quiet
+$BIN/dbt build --full-refresh --vars "{as_of_date: \"$AS_OF_DATE\"}" --quiet
 echo "dbt build passed"
 
 step "Summary of the marts"

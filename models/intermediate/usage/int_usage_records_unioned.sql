@@ -1,3 +1,6 @@
+-- A view: the staging tables already hold every record; the union adds no work of its own.
+{{ config(materialized='view') }}
+
 -- One row per raw usage record read from any source system, in one shape.
 with
 

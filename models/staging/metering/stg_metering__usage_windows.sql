@@ -45,6 +45,10 @@ final as (
         'metering' as source_system,
         file_name,
         record_number,
+        file_size,
+        file_modified_at,
+        file_md5,
+        '{{ invocation_id }}' as loaded_by_invocation_id,
         concat_ws(
             ',', record_id, meter_api_name, customer_id, cast(window_start as varchar),
             cast(window_end as varchar), cast(value as varchar), cast(exported_at as varchar)

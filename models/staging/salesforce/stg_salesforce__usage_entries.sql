@@ -46,6 +46,10 @@ final as (
         'salesforce' as source_system,
         file_name,
         record_number,
+        file_size,
+        file_modified_at,
+        file_md5,
+        '{{ invocation_id }}' as loaded_by_invocation_id,
         raw_record,
         invalid_reason,
         -- event

@@ -8,6 +8,9 @@ source as (
 records as (
     select
         file_name,
+        file_size,
+        file_modified_at,
+        file_md5,
         record_number,
         raw_line as raw_record,
         {{ json_is_object('raw_line') }} as is_object,
@@ -91,6 +94,10 @@ final as (
         'telemetry' as source_system,
         file_name,
         record_number,
+        file_size,
+        file_modified_at,
+        file_md5,
+        '{{ invocation_id }}' as loaded_by_invocation_id,
         raw_record,
         invalid_reason,
         -- event

@@ -18,6 +18,10 @@ final as (
         'watermarks' as signal_source,
         file_name,
         record_number,
+        file_size,
+        file_modified_at,
+        file_md5,
+        '{{ invocation_id }}' as loaded_by_invocation_id,
         raw_record,
         case
             when field_count <> header_field_count then 'malformed_record'
