@@ -2,10 +2,43 @@
 
 from __future__ import annotations
 
-import click
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any
 
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+from rich.progress import Progress as RichProgress
+
+from loader.config import CREDENTIAL_VARS, ConfigError, MartLocation, locate_mart
+from loader.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, run_export
+from loader.gates import GateRefused
+from loader.ledger import LedgerBusy
+from loader.mart import MartUnavailable
+from loader.netsuite import AuthenticationFailed, NetSuiteError, RetryPolicy
+from loader.push import PushOptions, run_plan, run_push
+from loader.reconcile import run_reconcile
+from loader.report import (
+    ExitCode,
+    RecordOutcome,
+    RunReport,
+    print_findings,
+    print_footer,
+    print_records,
+    print_summary,
+    write_report,
+)
 from loader.sample_data.cli import sample_data
 from loader.sandbox.cli import sandbox
+from loader.summary import summary
+
+Body = Callable[[MartLocation, Path], None]
+Render = Callable[[Console, RunReport], None]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,3 +49,330 @@ def main() -> None:
 
 main.add_command(sample_data)
 main.add_command(sandbox)
+main.add_command(summary)
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def mart_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the mart is (as dbt finds it) and where the ledger lives."""
+    options = [
+        click.option(
+            "--project-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=Path("."),
+            show_default="the current directory",
+            envvar="DBT_PROJECT_DIR",
+            help="The dbt project (holds dbt_project.yml and target/).",
+        ),
+        click.option(
+            "--profiles-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            envvar="DBT_PROFILES_DIR",
+            help="Folder of profiles.yml [default: DBT_PROFILES_DIR, else the project "
+            "directory when it holds profiles.yml, else ~/.dbt].",
+        ),
+        click.option(
+            "--target", envvar="DBT_TARGET", help="dbt target [default: the profile's target]."
+        ),
+        click.option(
+            "--db",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="The DuckDB file of the mart, instead of the profile's.",
+        ),
+        click.option(
+            "--state-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Where the ledger lives [default: .usage-loader/ in the project directory].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def scope_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Which records are in scope: one billing period, and whether open periods count."""
+    command = click.option(
+        "--include-open-periods",
+        is_flag=True,
+        help="Treat records of periods not yet closed as sendable.",
+    )(command)
+    return click.option(
+        "--period",
+        type=_DATE,
+        metavar="YYYY-MM-DD",
+        help="Only the billing period starting on this date (YYYY-MM-DD).",
+    )(command)
+
+
+def network_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--max-attempts",
+        type=click.IntRange(min=1),
+        default=8,
+        show_default=True,
+        help="Attempts per request (429, 5xx, timeouts, dropped connections).",
+    )(command)
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0.1),
+        default=60.0,
+        show_default=True,
+        help="Seconds to wait for each answer of NetSuite.",
+    )(command)
+
+
+def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print the run report as JSON on stdout."
+    )(command)
+
+
+def _keep_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Record every option of the run in its report (none of them is a secret)."""
+
+    @wraps(command)
+    def wrapper(**options: Any) -> Any:
+        return command(options=options, **options)
+
+    return wrapper
+
+
+@main.command()
+@mart_options
+@scope_options
+@json_option
+@_keep_options
+def plan(options: dict[str, Any], period: datetime | None, **_: Any) -> None:
+    """Show what push would do, record by record (create, update, unchanged, held and why);
+    send nothing."""
+
+    def body(location: MartLocation, state_dir: Path) -> None:
+        run_plan(
+            location,
+            state_dir,
+            report,
+            period=_day(period),
+            include_open_periods=options["include_open_periods"],
+        )
+
+    report = RunReport(command="plan", options=options)
+    _execute(report, options, body, render=_render_plan)
+
+
+@main.command()
+@mart_options
+@scope_options
+@click.option("--dry-run", is_flag=True, help="Check the gates and show the plan; send nothing.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Requests in flight at most (NetSuite's limit is per account, shared).",
+)
+@click.option(
+    "--async",
+    "use_async",
+    is_flag=True,
+    help="Send asynchronous requests with idempotency keys and poll the jobs.",
+)
+@network_options
+@json_option
+@_keep_options
+def push(options: dict[str, Any], period: datetime | None, **_: Any) -> None:
+    """Check the gates, then upsert the mart's records into NetSuite by External ID."""
+    push_options = PushOptions(
+        period=_day(period),
+        include_open_periods=options["include_open_periods"],
+        dry_run=options["dry_run"],
+        concurrency=options["concurrency"],
+        use_async=options["use_async"],
+        policy=_policy(options),
+    )
+
+    def body(location: MartLocation, state_dir: Path) -> None:
+        progress = _ConsoleProgress() if _shows_progress(options["as_json"]) else None
+        run_push(location, state_dir, push_options, report, env=os.environ, progress=progress)
+
+    report = RunReport(command="push", options=options)
+    _execute(report, options, body, render=_render_push)
+
+
+@main.command("export-csv")
+@mart_options
+@scope_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The CSV file to write.",
+)
+@click.option(
+    "--date-format",
+    type=click.Choice(DATE_FORMATS),
+    default=DEFAULT_DATE_FORMAT,
+    show_default=True,
+    help="Usage Date format: the account's date preference, as CSV import expects it.",
+)
+@json_option
+@_keep_options
+def export_csv(options: dict[str, Any], period: datetime | None, **_: Any) -> None:
+    """Write the records push would send as a NetSuite CSV import file."""
+
+    def body(location: MartLocation, state_dir: Path) -> None:
+        run_export(
+            location,
+            state_dir,
+            report,
+            out=options["out"],
+            date_format=options["date_format"],
+            period=_day(period),
+            include_open_periods=options["include_open_periods"],
+        )
+
+    report = RunReport(command="export-csv", options=options)
+    _execute(report, options, body, render=_render_summary)
+
+
+@main.command()
+@mart_options
+@scope_options
+@click.option(
+    "--as-of",
+    type=_DATE,
+    metavar="YYYY-MM-DD",
+    help="Periods ending before this date count as ended [default: today, UTC].",
+)
+@network_options
+@json_option
+@_keep_options
+def reconcile(
+    options: dict[str, Any], period: datetime | None, as_of: datetime | None, **_: Any
+) -> None:
+    """Compare NetSuite's Usage Records with the mart: missing, extra, quantity differs,
+    duplicates, and records still pending after their period ended."""
+
+    def body(location: MartLocation, state_dir: Path) -> None:
+        run_reconcile(
+            location,
+            report,
+            env=os.environ,
+            as_of=_day(as_of) or datetime.now(UTC).date(),
+            period=_day(period),
+            include_open_periods=options["include_open_periods"],
+            policy=_policy(options),
+        )
+
+    report = RunReport(command="reconcile", options=options)
+    _execute(report, options, body, render=_render_reconcile)
+
+
+def _execute(report: RunReport, options: dict[str, Any], body: Body, *, render: Render) -> None:
+    """Run one command: map failures to exit codes, write the report, print, exit."""
+    project_dir = Path(options["project_dir"]).expanduser().resolve()
+    report.project_dir = str(project_dir)
+    report_dir = project_dir / "target" / "loader"
+    try:
+        location = locate_mart(
+            project_dir,
+            profiles_dir=options["profiles_dir"],
+            target=options["target"],
+            db=options["db"],
+        )
+        report_dir = location.report_dir
+        state_dir = options["state_dir"] or location.project_dir / ".usage-loader"
+        body(location, Path(state_dir).expanduser().resolve())
+    except ConfigError as error:
+        report.finish(ExitCode.CONFIG_ERROR, "config_error", f"configuration: {error}")
+    except AuthenticationFailed as error:
+        report.count_outcomes()
+        report.finish(ExitCode.CONFIG_ERROR, "authentication_failed", str(error))
+    except (GateRefused, LedgerBusy, MartUnavailable) as error:
+        report.finish(ExitCode.GATE_REFUSED, "refused", f"refused: {error}")
+    except NetSuiteError as error:
+        report.finish(ExitCode.RECORDS_FAILED, "netsuite_error", f"NetSuite: {error}")
+    report = report.redacted(_secret_values())
+    if project_dir.is_dir():
+        try:
+            write_report(report, report_dir)
+        except OSError as error:
+            click.echo(f"warning: cannot write the run report: {error}", err=True)
+    exit_code = int(report.exit_code if report.exit_code is not None else ExitCode.DONE)
+    if options["as_json"]:
+        click.echo(report.to_json(), nl=False)
+    elif exit_code in (ExitCode.GATE_REFUSED, ExitCode.CONFIG_ERROR):
+        print_footer(Console(stderr=True, highlight=False, soft_wrap=True), report)
+    else:
+        render(_stdout_console(), report)
+    sys.exit(exit_code)
+
+
+def _render_plan(console: Console, report: RunReport) -> None:
+    print_records(console, report, "usage-loader plan")
+    print_footer(console, report)
+
+
+def _render_push(console: Console, report: RunReport) -> None:
+    if report.options.get("dry_run"):
+        print_records(console, report, "usage-loader push --dry-run", show_outcome=True)
+        print_footer(console, report)
+    else:
+        print_summary(console, report)
+
+
+def _render_summary(console: Console, report: RunReport) -> None:
+    print_summary(console, report)
+
+
+def _render_reconcile(console: Console, report: RunReport) -> None:
+    print_findings(console, report)
+
+
+def _stdout_console() -> Console:
+    """Tables at the terminal's width; in a log file, wide enough not to cut External IDs."""
+    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(highlight=False, width=200 if wide else None)
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value is not None else None
+
+
+def _policy(options: dict[str, Any]) -> RetryPolicy:
+    return RetryPolicy(max_attempts=options["max_attempts"], timeout=options["timeout"])
+
+
+def _secret_values() -> list[str]:
+    names = [name for name in CREDENTIAL_VARS if name != "NETSUITE_ACCOUNT_ID"]
+    return [os.environ[name].strip() for name in names if os.environ.get(name, "").strip()]
+
+
+def _shows_progress(as_json: bool) -> bool:
+    return not as_json and sys.stderr.isatty()
+
+
+class _ConsoleProgress:
+    """A progress bar on stderr for long pushes."""
+
+    def __init__(self) -> None:
+        self._bar = RichProgress(
+            TextColumn("sending"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._task: Any = None
+
+    def start(self, total: int) -> None:
+        self._bar.start()
+        self._task = self._bar.add_task("send", total=total)
+
+    def advance(self, outcome: RecordOutcome) -> None:
+        self._bar.advance(self._task)
+
+    def stop(self) -> None:
+        self._bar.stop()

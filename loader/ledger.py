@@ -1,0 +1,194 @@
+"""The ledger: what NetSuite has confirmed, per External ID, in a SQLite file of its own.
+
+A record is marked in flight (with the hash of the payload about to be sent) before its request
+and confirmed after NetSuite answered. A run killed between the two leaves the marker behind; the
+next run sends that record again, which is safe because the upsert by External ID is idempotent.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO
+
+from pydantic import BaseModel, ConfigDict
+
+LEDGER_FILE = "ledger.sqlite3"
+LOCK_FILE = "ledger.lock"
+
+_SCHEMA = """
+create table if not exists usage_record (
+    external_id text primary key,
+    confirmed_hash text,
+    internal_id text,
+    outcome text not null,
+    attempts integer not null default 0,
+    in_flight_hash text,
+    in_flight_since text,
+    billing_period_start text,
+    last_error text,
+    updated_at text not null
+)
+"""
+
+
+class LedgerBusy(Exception):
+    """Another push holds the ledger: two runs never send at once."""
+
+
+class LedgerEntry(BaseModel):
+    """What the ledger knows of one External ID."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    confirmed_hash: str | None
+    internal_id: str | None
+    outcome: str
+    attempts: int
+    in_flight_hash: str | None
+    in_flight_since: str | None
+    billing_period_start: str | None
+    last_error: str | None
+    updated_at: str
+
+    def is_confirmed(self, payload_hash: str) -> bool:
+        """NetSuite holds exactly this payload: confirmed, and no other payload maybe sent since."""
+        return self.confirmed_hash == payload_hash and self.in_flight_hash in (None, payload_hash)
+
+    def sent_hashes(self) -> set[str]:
+        """Every payload that may have reached NetSuite for this External ID."""
+        return {value for value in (self.confirmed_hash, self.in_flight_hash) if value}
+
+
+def read_entries(state_dir: Path) -> dict[str, LedgerEntry]:
+    """Read the ledger without locking it or creating it (for `plan` and `reconcile`)."""
+    path = state_dir / LEDGER_FILE
+    if not path.is_file():
+        return {}
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return _select_all(connection)
+    finally:
+        connection.close()
+
+
+class Ledger:
+    """The ledger opened for a push: locked against other runs, safe to use from worker threads."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file: IO[str] = (state_dir / LOCK_FILE).open("a", encoding="utf-8")
+        try:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            self._lock_file.close()
+            raise LedgerBusy(
+                f"another usage-loader run holds the ledger in {state_dir}: "
+                "wait for it to finish and run again"
+            ) from error
+        self._guard = threading.Lock()
+        self._connection = sqlite3.connect(
+            state_dir / LEDGER_FILE, check_same_thread=False, isolation_level=None
+        )
+        self._connection.execute("pragma journal_mode=wal")
+        self._connection.execute("pragma synchronous=full")
+        self._connection.execute(_SCHEMA)
+        os.chmod(state_dir / LEDGER_FILE, 0o600)
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._guard:
+            self._connection.close()
+        fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+        self._lock_file.close()
+
+    def entries(self) -> dict[str, LedgerEntry]:
+        with self._guard:
+            return _select_all(self._connection)
+
+    def mark_in_flight(
+        self, external_id: str, payload_hash: str, billing_period_start: date | None
+    ) -> None:
+        """Written (and on disk) before the request leaves."""
+        now = _now()
+        period = billing_period_start.isoformat() if billing_period_start else None
+        with self._guard:
+            self._connection.execute(
+                """
+                insert into usage_record (
+                    external_id, outcome, attempts, in_flight_hash, in_flight_since,
+                    billing_period_start, updated_at
+                ) values (?, 'in_flight', 1, ?, ?, ?, ?)
+                on conflict (external_id) do update set
+                    outcome = 'in_flight',
+                    attempts = attempts + 1,
+                    in_flight_hash = excluded.in_flight_hash,
+                    in_flight_since = excluded.in_flight_since,
+                    billing_period_start = excluded.billing_period_start,
+                    updated_at = excluded.updated_at
+                """,
+                (external_id, payload_hash, now, period, now),
+            )
+
+    def confirm(
+        self, external_id: str, payload_hash: str, internal_id: str | None, outcome: str
+    ) -> None:
+        """NetSuite answered success for this payload: it is the one it holds."""
+        with self._guard:
+            self._connection.execute(
+                """
+                update usage_record set
+                    confirmed_hash = ?, internal_id = coalesce(?, internal_id), outcome = ?,
+                    in_flight_hash = null, in_flight_since = null, last_error = null,
+                    updated_at = ?
+                where external_id = ?
+                """,
+                (payload_hash, internal_id, outcome, _now(), external_id),
+            )
+
+    def mark_failed(self, external_id: str, error: str, *, rejected: bool) -> None:
+        """A failed send. A rejection (4xx) changed nothing in NetSuite, so the in-flight
+        marker goes; after exhausted retries the request may have landed, so it stays."""
+        with self._guard:
+            self._connection.execute(
+                """
+                update usage_record set
+                    outcome = 'failed', last_error = ?, updated_at = ?,
+                    in_flight_hash = case when ? then null else in_flight_hash end,
+                    in_flight_since = case when ? then null else in_flight_since end
+                where external_id = ?
+                """,
+                (error, _now(), rejected, rejected, external_id),
+            )
+
+
+def _select_all(connection: sqlite3.Connection) -> dict[str, LedgerEntry]:
+    exists = connection.execute(
+        "select 1 from sqlite_master where type = 'table' and name = 'usage_record'"
+    ).fetchone()
+    if not exists:
+        return {}
+    cursor = connection.execute(
+        """
+        select external_id, confirmed_hash, internal_id, outcome, attempts, in_flight_hash,
+            in_flight_since, billing_period_start, last_error, updated_at
+        from usage_record
+        """
+    )
+    names = [column[0] for column in cursor.description]
+    entries = (LedgerEntry(**dict(zip(names, row, strict=True))) for row in cursor.fetchall())
+    return {entry.external_id: entry for entry in entries}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
