@@ -7,35 +7,36 @@ records as (
     where invalid_reason is null
 ),
 
+-- one ordering per event key (received, then file and line) serves every rule: the first copy
+-- is rank 1, the latest version is rank = versions
 ranked as (
     select
-        *,
-        {{ dedup_policy('source_system') }} as dedup_policy,
-        -- first copy received wins (telemetry, stripe)
-        row_number() over (
-            partition by source_system, source_event_key
-            order by received_at asc, file_name asc, record_number asc
-        ) as first_received_rank,
-        -- the latest version received is current (salesforce, metering)
-        row_number() over (
-            partition by source_system, source_event_key
-            order by received_at desc, file_name desc, record_number desc
-        ) as last_received_rank,
-        lead(received_at) over (
-            partition by source_system, source_event_key
-            order by received_at asc, file_name asc, record_number asc
-        ) as next_version_received_at
-    from records
-),
-
-winners as (
-    select
+        raw_record_id,
         source_system,
         source_event_key,
-        content_hash as winner_content_hash
-    from ranked
-    where (dedup_policy = 'first_received_wins' and first_received_rank = 1)
-        or (dedup_policy = 'last_received_wins' and last_received_rank = 1)
+        file_name,
+        record_number,
+        source_customer_key,
+        source_metric,
+        occurred_at,
+        usage_local_date,
+        received_at,
+        quantity,
+        properties,
+        is_deleted,
+        content_hash,
+        {{ dedup_policy('source_system') }} as dedup_policy,
+        row_number() over received_order as received_rank,
+        count(*) over event_copies as versions,
+        lead(received_at) over received_order as next_version_received_at,
+        first_value(content_hash) over received_order as first_content_hash
+    from records
+    window
+        event_copies as (partition by source_system, source_event_key),
+        received_order as (
+            partition by source_system, source_event_key
+            order by received_at asc, file_name asc, record_number asc
+        )
 ),
 
 final as (
@@ -55,23 +56,21 @@ final as (
         ranked.properties,
         ranked.is_deleted,
         ranked.dedup_policy,
+        ranked.versions as copies_received,
         -- outcome
         case
-            when ranked.dedup_policy = 'first_received_wins' and ranked.first_received_rank = 1 then 'current'
+            when ranked.dedup_policy = 'first_received_wins' and ranked.received_rank = 1 then 'current'
             when ranked.dedup_policy = 'first_received_wins' then 'duplicate'
-            when ranked.last_received_rank = 1 then 'current'
+            when ranked.received_rank = ranked.versions then 'current'
             else 'superseded'
         end as dedup_status,
         ranked.dedup_policy = 'first_received_wins'
-        and ranked.first_received_rank > 1
-        and ranked.content_hash <> winners.winner_content_hash as is_conflict,
+        and ranked.received_rank > 1
+        and ranked.content_hash <> ranked.first_content_hash as is_conflict,
         -- the interval in which this version was the one known (for billed periods)
         ranked.received_at as valid_from,
         case when ranked.dedup_policy = 'last_received_wins' then ranked.next_version_received_at end as valid_to
     from ranked
-    inner join winners
-        on ranked.source_system = winners.source_system
-            and ranked.source_event_key = winners.source_event_key
 )
 
 select * from final

@@ -2,12 +2,16 @@
 -- and the Usage Record it counts in. Every raw record read appears exactly once.
 with
 
-raw_records as (
+-- three disjoint sets make up every raw record: unreadable ones, duplicate deliveries, and the
+-- versions that were mapped and assigned (current or superseded)
+invalid_records as (
     select * from {{ ref('int_usage_records_unioned') }}
+    where invalid_reason is not null
 ),
 
-deduplicated as (
+duplicate_records as (
     select * from {{ ref('int_usage_events_deduplicated') }}
+    where dedup_status = 'duplicate'
 ),
 
 assigned as (
@@ -38,30 +42,106 @@ adjustment_records as (
     where is_adjustment
 ),
 
+all_records as (
+    select
+        raw_record_id,
+        source_system,
+        file_name,
+        record_number,
+        cast(null as varchar) as event_key,
+        source_event_key,
+        source_customer_key,
+        source_metric,
+        occurred_at,
+        received_at,
+        quantity as source_quantity,
+        cast(null as decimal(38, 9)) as billing_quantity,
+        cast(null as varchar) as billing_account_id,
+        cast(null as varchar) as metric,
+        cast(null as date) as usage_local_date,
+        cast(null as varchar) as subscription_line_id,
+        cast(null as date) as billing_period_start,
+        cast(null as varchar) as period_segment_id,
+        invalid_reason,
+        cast(null as varchar) as dedup_status,
+        cast(1 as bigint) as copies_received,
+        false as is_deleted,
+        false as is_conflict,
+        cast(null as varchar) as rejection_reason,
+        false as is_late,
+        false as counted_at_billing
+    from invalid_records
+
+    union all
+
+    select
+        raw_record_id,
+        source_system,
+        file_name,
+        record_number,
+        event_key,
+        source_event_key,
+        source_customer_key,
+        source_metric,
+        occurred_at,
+        received_at,
+        quantity as source_quantity,
+        cast(null as decimal(38, 9)) as billing_quantity,
+        cast(null as varchar) as billing_account_id,
+        cast(null as varchar) as metric,
+        cast(null as date) as usage_local_date,
+        cast(null as varchar) as subscription_line_id,
+        cast(null as date) as billing_period_start,
+        cast(null as varchar) as period_segment_id,
+        cast(null as varchar) as invalid_reason,
+        dedup_status,
+        copies_received,
+        is_deleted,
+        is_conflict,
+        cast(null as varchar) as rejection_reason,
+        false as is_late,
+        false as counted_at_billing
+    from duplicate_records
+
+    union all
+
+    select
+        raw_record_id,
+        source_system,
+        file_name,
+        record_number,
+        event_key,
+        source_event_key,
+        source_customer_key,
+        source_metric,
+        occurred_at,
+        received_at,
+        source_quantity,
+        quantity as billing_quantity,
+        billing_account_id,
+        metric,
+        usage_local_date,
+        subscription_line_id,
+        billing_period_start,
+        period_segment_id,
+        cast(null as varchar) as invalid_reason,
+        dedup_status,
+        copies_received,
+        is_deleted,
+        is_conflict,
+        rejection_reason,
+        is_late,
+        counts_at_billing as counted_at_billing
+    from assigned
+),
+
 joined as (
     select
-        raw_records.*,
-        deduplicated.event_key,
-        deduplicated.dedup_status,
-        coalesce(deduplicated.is_conflict, false) as is_conflict,
-        assigned.billing_account_id,
-        assigned.metric,
-        assigned.usage_local_date,
-        assigned.quantity as billing_quantity,
-        assigned.period_segment_id,
-        assigned.subscription_line_id,
-        assigned.billing_period_start,
-        assigned.rejection_reason,
-        coalesce(assigned.is_late, false) as is_late,
-        coalesce(assigned.counts_at_billing, false) as counted_at_billing,
+        all_records.*,
         late_outcomes.late_usage_outcome
-    from raw_records
-    left join deduplicated
-        on raw_records.raw_record_id = deduplicated.raw_record_id
-    left join assigned
-        on raw_records.raw_record_id = assigned.raw_record_id
+    from all_records
     left join late_outcomes
-        on assigned.period_segment_id = late_outcomes.period_segment_id
+        on all_records.period_segment_id = late_outcomes.period_segment_id
 ),
 
 classified as (
@@ -89,7 +169,7 @@ final as (
         classified.source_metric,
         classified.occurred_at,
         classified.received_at,
-        classified.quantity as source_quantity,
+        classified.source_quantity,
         classified.billing_quantity,
         classified.billing_account_id,
         classified.metric,
@@ -106,6 +186,7 @@ final as (
         end as record_outcome,
         classified.quarantine_reason,
         classified.dedup_status,
+        classified.copies_received,
         classified.is_conflict,
         classified.is_late,
         classified.counted_at_billing,

@@ -7,31 +7,23 @@ classified as (
     select * from {{ ref('int_usage_records_classified') }}
 ),
 
-copies as (
+conflicts as (
     select
         event_key,
-        count(*) as raw_record_count,
-        sum(case when record_outcome = 'duplicate' then 1 else 0 end) as duplicate_count,
-        sum(case when is_conflict then 1 else 0 end) as conflict_count
+        count(*) as conflict_count
     from classified
-    where event_key is not null
+    where is_conflict
     group by 1
 ),
 
--- the record that speaks for the event: its current version, else its latest rejected copy
+-- the record that speaks for an event is its current version; a record that could not be read
+-- as an event speaks for itself
 representatives as (
     select
         *,
-        coalesce(event_key, raw_record_id) as lineage_id,
-        row_number() over (
-            partition by coalesce(event_key, raw_record_id)
-            order by
-                case when dedup_status = 'current' then 0 else 1 end,
-                received_at desc nulls last,
-                raw_record_id desc
-        ) as representative_rank
+        coalesce(event_key, raw_record_id) as lineage_id
     from classified
-    where record_outcome <> 'duplicate'
+    where dedup_status = 'current' or event_key is null
 ),
 
 final as (
@@ -44,9 +36,9 @@ final as (
         representatives.raw_record_id,
         representatives.file_name,
         representatives.record_number,
-        coalesce(copies.raw_record_count, 1) as raw_record_count,
-        coalesce(copies.duplicate_count, 0) as duplicate_count,
-        coalesce(copies.conflict_count, 0) as conflict_count,
+        representatives.copies_received as raw_record_count,
+        representatives.copies_received - 1 as duplicate_count,
+        coalesce(conflicts.conflict_count, 0) as conflict_count,
         -- the event
         representatives.source_customer_key,
         representatives.source_metric,
@@ -68,9 +60,8 @@ final as (
         representatives.external_id,
         representatives.period_segment_external_id
     from representatives
-    left join copies
-        on representatives.event_key = copies.event_key
-    where representatives.representative_rank = 1
+    left join conflicts
+        on representatives.event_key = conflicts.event_key
 )
 
 select * from final
