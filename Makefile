@@ -63,3 +63,8 @@ docs: $(INSTALLED) profiles.yml
 
 clean:
 	rm -rf target logs .usage-loader
+
+.PHONY: bench
+# Not part of `make test`: generates 1M and 10M events and takes a while (about 30 minutes).
+bench: $(INSTALLED) profiles.yml
+	$(BIN)/python scripts/bench.py

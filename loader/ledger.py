@@ -96,7 +96,9 @@ class Ledger:
             state_dir / LEDGER_FILE, check_same_thread=False, isolation_level=None
         )
         self._connection.execute("pragma journal_mode=wal")
-        self._connection.execute("pragma synchronous=full")
+        # WAL with synchronous=normal survives a killed loader; after a power loss the last
+        # confirmations may be gone, and those records are simply upserted again (by External ID).
+        self._connection.execute("pragma synchronous=normal")
         self._connection.execute(_SCHEMA)
         os.chmod(state_dir / LEDGER_FILE, 0o600)
 

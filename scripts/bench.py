@@ -1,0 +1,411 @@
+"""`make bench`: the pipeline and the loader measured side by side on this machine.
+
+For each event volume (1M and 10M by default) it generates sample data with a contract book of
+thousands of accounts, then measures in one run: the full `dbt build` (wall time, peak resident
+memory), the floor (one hand-written DuckDB query reading the same raw files, deduplicating and
+aggregating to account × metric × local day), an incremental build after one more day of raw
+files, and NetSuite requests per million events against per-event pushing. For the loader it
+pushes 5,000 records to the local sandbox (50 ms latency, concurrency limit 4) and pushes again.
+Results go to docs/benchmarks.md.
+
+    .venv/bin/python scripts/bench.py [--events 1000000 10000000] [--accounts 2000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+PROJECT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+AS_OF = "2026-04-20"
+APPEND_DAY = "2026-04-19"
+MEMORY_LIMIT = "3GB"
+THREADS = 2
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss_mib: float
+    stdout: str
+
+
+def measure(command: list[str | Path], env: dict[str, str] | None = None) -> Measured:
+    """Run a command as the only child of a fresh interpreter; return wall time and the peak
+    resident memory of that child alone (the interpreter's RUSAGE_CHILDREN after it waited)."""
+    wrapper = (
+        "import resource, subprocess, sys, time\n"
+        "out, err, command = sys.argv[1], sys.argv[2], sys.argv[3:]\n"
+        "start = time.perf_counter()\n"
+        "with open(out, 'w') as stdout, open(err, 'w') as stderr:\n"
+        "    code = subprocess.run(command, stdout=stdout, stderr=stderr).returncode\n"
+        "elapsed = time.perf_counter() - start\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(elapsed, peak, code)\n"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        out, err = Path(scratch) / "stdout", Path(scratch) / "stderr"
+        completed = subprocess.run(
+            [sys.executable, "-c", wrapper, out, err, *map(str, command)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=PROJECT,
+            check=True,
+        )
+        elapsed, peak, code = completed.stdout.split()
+        stdout = out.read_text(encoding="utf-8")
+        if int(code) != 0:
+            raise SystemExit(
+                f"failed ({code}): {' '.join(map(str, command))}\n{stdout[-4000:]}\n"
+                f"{err.read_text(encoding='utf-8')[-4000:]}"
+            )
+    return Measured(float(elapsed), int(peak) / 1024, stdout)
+
+
+def dbt_env(raw: Path, seeds: Path, db: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "USAGE_RAW_DIR": str(raw),
+        "USAGE_SEEDS_DIR": str(seeds),
+        "USAGE_DUCKDB_PATH": str(db),
+        "USAGE_DUCKDB_MEMORY_LIMIT": MEMORY_LIMIT,
+        "DBT_PROFILES_DIR": str(PROJECT),
+    }
+
+
+def dbt_build(workdir: Path, raw: Path, seeds: Path, *, full: bool) -> Measured:
+    return measure(
+        [
+            BIN / "dbt",
+            "build",
+            *(["--full-refresh"] if full else []),
+            "--vars",
+            f'{{as_of_date: "{AS_OF}"}}',
+            "--target-path",
+            workdir / "target",
+            "--log-path",
+            workdir / "logs",
+        ],
+        dbt_env(raw, seeds, workdir / "usage_billing.duckdb"),
+    )
+
+
+def floor_query(workdir: Path, raw: Path, seeds: Path) -> Measured:
+    sql = (PROJECT / "scripts" / "bench_floor.sql").read_text(encoding="utf-8")
+    sql = sql.replace("{raw}", str(raw)).replace("{seeds}", str(seeds))
+    script = workdir / "floor.sql"
+    script.write_text(sql, encoding="utf-8")
+    runner = (
+        "import duckdb, sys;"
+        f"c = duckdb.connect(sys.argv[1], config={{'threads': {THREADS}, "
+        f"'memory_limit': '{MEMORY_LIMIT}', 'TimeZone': 'UTC'}});"
+        "c.execute(open(sys.argv[2]).read());"
+        "print(c.sql('select count(*), sum(events) from floor_daily_usage').fetchall())"
+    )
+    return measure([sys.executable, "-c", runner, workdir / "floor.duckdb", script])
+
+
+def slowest_nodes(target: Path, count: int = 6) -> list[tuple[str, float]]:
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    ranked = sorted(results, key=lambda result: result["execution_time"], reverse=True)
+    return [(r["unique_id"].split(".", 2)[-1], r["execution_time"]) for r in ranked[:count]]
+
+
+def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
+    workdir = root / f"events-{events}"
+    raw, seeds = workdir / "raw", workdir / "seeds"
+    workdir.mkdir(parents=True, exist_ok=True)
+    generated = measure(
+        [
+            BIN / "usage-loader",
+            "sample-data",
+            "--out",
+            raw,
+            "--events",
+            str(events),
+            "--accounts",
+            str(accounts),
+            "--seeds-out",
+            seeds,
+        ]
+    )
+    full = dbt_build(workdir, raw, seeds, full=True)
+    nodes = slowest_nodes(workdir / "target")
+    floor = floor_query(workdir, raw, seeds)
+    with duckdb.connect(str(workdir / "usage_billing.duckdb"), read_only=True) as connection:
+        raw_records, used_events = connection.sql(
+            "select sum(records_read), sum(records_used) from rpt_source_reconciliation "
+            "where source_system <> 'watermarks'"
+        ).fetchall()[0]
+        usage_records = connection.sql("select count(*) from fct_usage_records").fetchall()[0][0]
+    appended = measure(
+        [
+            BIN / "usage-loader",
+            "sample-data",
+            "--out",
+            raw,
+            "--events",
+            str(events),
+            "--accounts",
+            str(accounts),
+            "--seeds-out",
+            seeds,
+            "--append-day",
+            APPEND_DAY,
+        ]
+    )
+    incremental = dbt_build(workdir, raw, seeds, full=False)
+    return {
+        "events": events,
+        "accounts": accounts,
+        "raw_records": int(raw_records),
+        "used_events": int(used_events),
+        "usage_records": int(usage_records),
+        "generate_seconds": generated.seconds,
+        "generate_peak_mib": generated.peak_rss_mib,
+        "full_seconds": full.seconds,
+        "full_peak_mib": full.peak_rss_mib,
+        "floor_seconds": floor.seconds,
+        "floor_peak_mib": floor.peak_rss_mib,
+        "append_seconds": appended.seconds,
+        "incremental_seconds": incremental.seconds,
+        "incremental_peak_mib": incremental.peak_rss_mib,
+        "slowest_nodes": nodes,
+        "incremental_slowest_nodes": slowest_nodes(workdir / "target"),
+    }
+
+
+TINY_MART = """
+{{{{ config(materialized='table') }}}}
+select
+    'UR-SL-' || lpad(cast(i as varchar), 5, '0') || '-20260301' as external_id,
+    cast(4100 + i % 50 as varchar) as netsuite_customer_id,
+    'BA-' || cast(i % 50 as varchar) as billing_account_id,
+    'SUB-' || cast(i % 50 as varchar) as subscription_id,
+    'SL-' || lpad(cast(i as varchar), 5, '0') as subscription_line_id,
+    cast(1 as integer) as subscription_line_number,
+    'PLAN-1' as subscription_plan_id,
+    'ITEM-' || cast(i % 7 as varchar) as item_id,
+    'usage' as charge_type,
+    'api_calls' as metric,
+    date '2026-03-01' as billing_period_start,
+    date '2026-03-31' as billing_period_end,
+    date '2026-03-01' as segment_start,
+    date '2026-03-31' as segment_end,
+    date '2026-03-31' as usage_date,
+    cast(1000 + i as decimal(38, 9)) as quantity,
+    'PP-1' as price_plan_id,
+    cast(1 as decimal(38, 18)) as proration_factor,
+    cast((1000 + i) * 0.02 as decimal(38, 9)) as rated_amount,
+    'USD' as currency,
+    cast(10 as bigint) as event_count,
+    true as is_period_closed,
+    false as is_billed,
+    false as is_adjustment,
+    cast(null as date) as adjusts_period_start,
+    false as requires_approval,
+    false as is_approved,
+    'api_calls 2026-03' as memo,
+    '{{{{ invocation_id }}}}' as dbt_invocation_id
+from range({records}) as t (i)
+"""
+
+
+def bench_loader(root: Path, records: int = 5000, latency_ms: int = 50, limit: int = 4) -> dict:
+    """Push `records` to the sandbox (latency, concurrency limit), then push again."""
+    from loader.sandbox.testing import SandboxServer
+
+    project = root / "loader-project"
+    (project / "models").mkdir(parents=True, exist_ok=True)
+    (project / "dbt_project.yml").write_text(
+        "name: usage_billing\nversion: '0.1.0'\nconfig-version: 2\nprofile: usage_billing\n",
+        encoding="utf-8",
+    )
+    (project / "profiles.yml").write_text(
+        "usage_billing:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        "      path: target/usage_billing.duckdb\n      schema: main\n      threads: 2\n",
+        encoding="utf-8",
+    )
+    (project / "models" / "fct_usage_records.sql").write_text(
+        TINY_MART.format(records=records), encoding="utf-8"
+    )
+    (project / "models" / "schema.yml").write_text(
+        "version: 2\nmodels:\n  - name: fct_usage_records\n    columns:\n"
+        "      - name: external_id\n        data_tests: [unique, not_null]\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "USAGE_"))}
+    subprocess.run(
+        [BIN / "dbt", "build", "--project-dir", project, "--profiles-dir", project],
+        check=True,
+        capture_output=True,
+        cwd=project,
+        env=env,
+    )
+    with SandboxServer(
+        state_file=root / "sandbox.sqlite", latency_ms=latency_ms, concurrency_limit=limit
+    ) as sandbox:
+        push_env = {**env, **sandbox.loader_env}
+        command = [BIN / "usage-loader", "push", "--project-dir", project, "--json"]
+        command += ["--concurrency", str(limit)]
+        first = measure(command, push_env)
+        after_first = sandbox.stats()
+        second = measure(command, push_env)
+        after_second = sandbox.stats()
+    report = json.loads(first.stdout)
+    created = report["counts"].get("created", 0)
+    return {
+        "records": records,
+        "latency_ms": latency_ms,
+        "limit": limit,
+        "created": created,
+        "push_seconds": first.seconds,
+        "requests_first": after_first["requests"],
+        "max_in_flight": after_first["max_in_flight"],
+        "throughput": created / first.seconds,
+        "ceiling": limit / (latency_ms / 1000),
+        "second_push_seconds": second.seconds,
+        "requests_second": after_second["requests"] - after_first["requests"],
+    }
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = "?"
+    for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
+        if line.startswith("MemTotal"):
+            memory = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory} RAM, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, "
+        f"DuckDB {duckdb.__version__}, load average before the run "
+        f"{os.getloadavg()[0]:.2f}"
+    )
+
+
+def write_markdown(pipelines: list[dict], loader: dict, out: Path) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        f"DuckDB settings of the build and of the floor alike: threads {THREADS}, "
+        f"memory_limit {MEMORY_LIMIT}. Reproduce with `make bench` "
+        "(`.venv/bin/python scripts/bench.py`).",
+        "",
+        "## Pipeline",
+        "",
+        "| events | accounts | raw records | usage records | full `dbt build` | peak memory "
+        "| floor query | full ÷ floor | incremental day | incremental ÷ full "
+        "| NetSuite requests per 1M events (vs per-event) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for p in pipelines:
+        per_million = p["usage_records"] / p["used_events"] * 1_000_000
+        lines.append(
+            f"| {p['events']:,} | {p['accounts']:,} | {p['raw_records']:,} "
+            f"| {p['usage_records']:,} | {p['full_seconds']:.1f} s "
+            f"| {p['full_peak_mib']:,.0f} MiB | {p['floor_seconds']:.1f} s "
+            f"({p['floor_peak_mib']:,.0f} MiB) | {p['full_seconds'] / p['floor_seconds']:.1f}× "
+            f"| {p['incremental_seconds']:.1f} s "
+            f"| {p['incremental_seconds'] / p['full_seconds']:.0%} "
+            f"| {per_million:,.0f} (vs 1,000,000) |"
+        )
+    lines += [
+        "",
+        "Targets at 10M events: full ≤ 2.5× the floor, incremental day ≤ 15% of the "
+        "full build, peak ≤ 4 GiB.",
+        "",
+    ]
+    for p in pipelines:
+        verdicts = [
+            ("full ≤ 2.5× floor", p["full_seconds"] <= 2.5 * p["floor_seconds"]),
+            ("incremental ≤ 15% of full", p["incremental_seconds"] <= 0.15 * p["full_seconds"]),
+            ("peak ≤ 4 GiB", p["full_peak_mib"] <= 4096),
+        ]
+        lines.append(
+            f"- {p['events']:,} events: "
+            + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in verdicts)
+        )
+        lines.append(
+            "  - slowest nodes of the full build: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in p["slowest_nodes"])
+        )
+        lines.append(
+            "  - slowest nodes of the incremental build: "
+            + ", ".join(
+                f"{name} {seconds:.1f} s" for name, seconds in p["incremental_slowest_nodes"]
+            )
+        )
+    lines += [
+        "",
+        "## Loader",
+        "",
+        f"{loader['records']:,} records pushed to the local sandbox with {loader['latency_ms']} ms "
+        f"latency per request and a concurrency limit of {loader['limit']} "
+        f"(ceiling {loader['ceiling']:.0f} requests per second):",
+        "",
+        "| push | seconds | requests | records per second | share of the ceiling "
+        "| most requests in flight |",
+        "|---|---|---|---|---|---|",
+        f"| first (all created) | {loader['push_seconds']:.1f} | {loader['requests_first']:,} "
+        f"| {loader['throughput']:.1f} | {loader['throughput'] / loader['ceiling']:.0%} "
+        f"| {loader['max_in_flight']} |",
+        f"| second (nothing changed) | {loader['second_push_seconds']:.1f} "
+        f"| {loader['requests_second']} | – | – | – |",
+        "",
+        f"Target: at least 90% of the ceiling: "
+        f"{'met' if loader['throughput'] >= 0.9 * loader['ceiling'] else 'MISSED'}; "
+        f"0 requests on an unchanged push: "
+        f"{'met' if loader['requests_second'] == 0 else 'MISSED'}. The push time includes the "
+        "loader's start-up, reading the mart and the gates.",
+        "",
+    ]
+    notes = PROJECT / "docs" / "benchmarks_notes.md"
+    if notes.is_file():
+        lines += [notes.read_text(encoding="utf-8")]
+    out.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument("--keep", type=Path, default=None, help="work folder to keep")
+    parser.add_argument("--out", type=Path, default=PROJECT / "docs" / "benchmarks.md")
+    args = parser.parse_args()
+    root = args.keep or Path(tempfile.mkdtemp(prefix="usage-bench-"))
+    try:
+        pipelines = []
+        for events in args.events:
+            started = time.perf_counter()
+            pipelines.append(bench_pipeline(events, args.accounts, root))
+            print(f"{events:,} events measured in {time.perf_counter() - started:.0f} s")
+        loader = bench_loader(root)
+        print(f"loader: {loader['throughput']:.1f} records/s of {loader['ceiling']:.0f}")
+        write_markdown(pipelines, loader, args.out)
+        print(f"wrote {args.out}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
