@@ -53,6 +53,7 @@ test-python: $(INSTALLED)
 	$(BIN)/pytest
 
 test: $(INSTALLED) profiles.yml
+	bash scripts/ensure_chromium.sh
 	$(BIN)/usage-loader sample-data --out $(USAGE_RAW_DIR) --seed $(SEED)
 	$(BIN)/dbt build --full-refresh --vars $(DBT_VARS)
 	$(MAKE) --no-print-directory lint

@@ -17,6 +17,7 @@ from rich.progress import Progress as RichProgress
 
 from loader.config import CREDENTIAL_VARS, ConfigError, MartLocation, locate_mart
 from loader.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, run_export
+from loader.finance_report import report
 from loader.gates import GateRefused
 from loader.ledger import LedgerBusy
 from loader.mart import MartUnavailable
@@ -50,6 +51,7 @@ def main() -> None:
 main.add_command(sample_data)
 main.add_command(sandbox)
 main.add_command(summary)
+main.add_command(report)
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 

@@ -1,0 +1,88 @@
+"""`usage-loader report`: the finance report of the marts, as one static HTML page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from loader.config import ConfigError, locate_mart
+from loader.finance_report.content import UnknownPeriod, build_report
+from loader.finance_report.marts import MartReader
+from loader.finance_report.render import render_html, write_html
+from loader.mart import MartUnavailable
+
+EXIT_REFUSED = 3
+EXIT_CONFIG = 4
+
+
+@click.command("report")
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default="the current directory",
+    envvar="DBT_PROJECT_DIR",
+    help="The dbt project (holds dbt_project.yml and target/).",
+)
+@click.option(
+    "--profiles-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="DBT_PROFILES_DIR",
+    help="Folder of profiles.yml [default: DBT_PROFILES_DIR, else the project directory when "
+    "it holds profiles.yml, else ~/.dbt].",
+)
+@click.option("--target", envvar="DBT_TARGET", help="dbt target [default: the profile's target].")
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The DuckDB file of the marts, instead of the profile's.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the loader's ledger lives [default: .usage-loader/ in the project directory].",
+)
+@click.option(
+    "--period",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="The billing period (its start date) to show in detail [default: the latest period "
+    "in which an account has closed].",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write [default: report/index.html in the dbt target folder].",
+)
+def report(
+    project_dir: Path,
+    profiles_dir: Path | None,
+    target: str | None,
+    db: Path | None,
+    state_dir: Path | None,
+    period: datetime | None,
+    out: Path | None,
+) -> None:
+    """Write the finance report: close checklist, held records, invoice previews with charts,
+    quarantine, reconciliation, credit-memo candidates and revenue, as one HTML page that opens
+    offline."""
+    try:
+        location = locate_mart(project_dir, profiles_dir=profiles_dir, target=target, db=db)
+        ledger_dir = (state_dir or location.project_dir / ".usage-loader").expanduser().resolve()
+        with MartReader(location) as reader:
+            content = build_report(reader, ledger_dir, period.date() if period else None)
+    except UnknownPeriod as error:
+        raise click.BadParameter(str(error), param_hint="'--period'") from error
+    except ConfigError as error:
+        click.echo(f"configuration: {error}", err=True)
+        raise SystemExit(EXIT_CONFIG) from error
+    except MartUnavailable as error:
+        click.echo(f"refused: {error}", err=True)
+        raise SystemExit(EXIT_REFUSED) from error
+    path = write_html(render_html(content), out or location.target_dir / "report" / "index.html")
+    click.echo(
+        f"wrote {path}: billing period starting {content.period_start.isoformat()}, "
+        f"{len(content.invoices)} invoices, {len(content.held)} records held"
+    )
