@@ -22,18 +22,38 @@ class BuiltPipeline:
     build_log: str
 
 
-def build_pipeline(workdir: Path) -> BuiltPipeline:
-    """Write the sample data and run `dbt build` on it; raise with dbt's log when it fails."""
-    raw_dir = workdir / "raw"
-    target_dir = workdir / "target"
-    db_path = workdir / "usage_billing.duckdb"
-    bin_dir = Path(sys.executable).parent
+def write_sample_data(raw_dir: Path, *extra: str) -> None:
+    """Run `usage-loader sample-data` into raw_dir (extra options appended)."""
     subprocess.run(
-        [bin_dir / "usage-loader", "sample-data", "--out", raw_dir, "--seed", str(SEED)],
+        [
+            Path(sys.executable).parent / "usage-loader",
+            "sample-data",
+            "--out",
+            raw_dir,
+            "--seed",
+            str(SEED),
+            *extra,
+        ],
         check=True,
         capture_output=True,
         text=True,
     )
+
+
+def build_pipeline(workdir: Path) -> BuiltPipeline:
+    """Write the sample data and run `dbt build` on it; raise with dbt's log when it fails."""
+    raw_dir = workdir / "raw"
+    write_sample_data(raw_dir)
+    return run_dbt_build(workdir, raw_dir, full_refresh=True)
+
+
+def run_dbt_build(
+    workdir: Path, raw_dir: Path, *, full_refresh: bool, db_name: str = "usage_billing.duckdb"
+) -> BuiltPipeline:
+    """`dbt build` of the project on raw_dir into workdir (its own DuckDB file and target)."""
+    target_dir = workdir / "target"
+    db_path = workdir / db_name
+    bin_dir = Path(sys.executable).parent
     env = {
         **os.environ,
         "USAGE_RAW_DIR": str(raw_dir),
@@ -44,6 +64,7 @@ def build_pipeline(workdir: Path) -> BuiltPipeline:
         [
             bin_dir / "dbt",
             "build",
+            *(["--full-refresh"] if full_refresh else []),
             "--project-dir",
             PROJECT_DIR,
             "--target-path",

@@ -1,0 +1,95 @@
+"""An incremental build equals a full refresh: build on the raw files delivered so far, deliver
+more files (new usage, late usage for billed periods, duplicate deliveries and re-exports), build
+incrementally, and compare every mart with a --full-refresh build of the same files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from loader.tests.pipeline_build import run_dbt_build, write_sample_data
+
+MARTS = (
+    "fct_usage_records",
+    "fct_usage_event_lineage",
+    "fct_usage_quarantine",
+    "rpt_source_reconciliation",
+    "rpt_period_close_status",
+    "fct_invoice_preview",
+    "rpt_credit_memo_candidates",
+    "fct_rated_usage_tiers",
+    "fct_revenue_schedule",
+    "rpt_revenue_rollforward",
+)
+# Files delivered after the first build: the last month of every source and a telemetry replay
+# (duplicate deliveries), which also carry late usage for billed periods.
+LATER_FILES = ("*2026-04*", "replay-*")
+
+
+def _rows(db_path: Path, table: str) -> list[tuple]:
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        columns = [
+            name
+            for (name,) in connection.sql(
+                f"select column_name from information_schema.columns "
+                f"where table_name = '{table}' and column_name <> 'dbt_invocation_id' "
+                f"order by ordinal_position"
+            ).fetchall()
+        ]
+        column_list = ", ".join(f'"{name}"' for name in columns)
+        return sorted(
+            connection.sql(f"select {column_list} from {table}").fetchall(),
+            key=lambda row: tuple("" if value is None else str(value) for value in row),
+        )
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    workdir = tmp_path_factory.mktemp("incremental")
+    all_files = workdir / "all"
+    write_sample_data(all_files)
+    delivered = workdir / "raw"
+    shutil.copytree(all_files, delivered)
+    later = sorted({path for pattern in LATER_FILES for path in delivered.glob(f"*/{pattern}")})
+    assert later, "the sample data has files to deliver later"
+    for path in later:
+        path.unlink()
+
+    incremental_dir = workdir / "incremental"
+    incremental_dir.mkdir()
+    run_dbt_build(incremental_dir, delivered, full_refresh=True)
+    for path in later:
+        shutil.copy2(all_files / path.parent.name / path.name, path)
+    incremental = run_dbt_build(incremental_dir, delivered, full_refresh=False)
+
+    full_dir = workdir / "full"
+    full_dir.mkdir()
+    full = run_dbt_build(full_dir, delivered, full_refresh=True)
+    return incremental.db_path, full.db_path, delivered
+
+
+@pytest.mark.parametrize("table", MARTS)
+def test_incremental_build_equals_full_refresh(builds: tuple[Path, Path, Path], table: str) -> None:
+    incremental_db, full_db, _ = builds
+    incremental_rows = _rows(incremental_db, table)
+    full_rows = _rows(full_db, table)
+    assert incremental_rows, f"{table} is empty: nothing was compared"
+    assert incremental_rows == full_rows
+
+
+def test_a_changed_raw_file_stops_the_incremental_build(
+    builds: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    incremental_db, _, delivered = builds
+    workdir = incremental_db.parent
+    changed = sorted((delivered / "stripe").glob("*.csv"))[0]
+    original = changed.read_bytes()
+    try:
+        changed.write_bytes(original + b"re-exported,row\n")
+        with pytest.raises(AssertionError, match="changed after its records were read"):
+            run_dbt_build(workdir, delivered, full_refresh=False)
+    finally:
+        changed.write_bytes(original)
