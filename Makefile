@@ -69,3 +69,25 @@ clean:
 # Not part of `make test`: generates 1M and 10M events and takes a while (about 30 minutes).
 bench: $(INSTALLED) profiles.yml
 	$(BIN)/python scripts/bench.py
+
+# Apache Spark: the same dbt project on a local Spark session (dbt-spark, method session).
+# Needs Java 17 or newer on PATH; `make spark-venv` installs the `spark` extra (dbt-spark, pyspark).
+.PHONY: spark-venv build-spark test-spark
+
+SPARK_INSTALLED := $(VENV)/.installed-spark
+
+$(SPARK_INSTALLED): $(INSTALLED) pyproject.toml
+	$(BIN)/pip install --quiet -e ".[spark]"
+	touch $@
+
+spark-venv: $(SPARK_INSTALLED)
+
+# dbt build on Spark (seeds, models, data tests, unit tests) into target/spark.
+build-spark: $(SPARK_INSTALLED) profiles.yml
+	$(BIN)/dbt build --target spark --vars $(DBT_VARS)
+
+# The sample data built on DuckDB and on Spark, every data and unit test on both, then
+# fct_usage_records, fct_usage_quarantine and fct_invoice_preview compared row for row
+# (report: target/compare/engine_comparison.json). About 7 minutes on 2 cores.
+test-spark: $(SPARK_INSTALLED)
+	$(BIN)/python scripts/compare_engines.py --seed $(SEED) --as-of-date $(AS_OF_DATE)

@@ -184,3 +184,11 @@
 {% macro default__json_item_text(members, position) -%}
     ({{ members }}[{{ position }}] ->> '$')
 {%- endmacro %}
+
+{#- The SQL type of a UTC instant. -#}
+{% macro type_instant() -%}
+    {{ return(adapter.dispatch('type_instant', 'usage_billing')()) }}
+{%- endmacro %}
+{% macro default__type_instant() -%}
+    timestamptz
+{%- endmacro %}

@@ -95,16 +95,16 @@
     (
         values
         {% for file in files -%}
-            ('{{ file.path }}', '{{ file.name }}', cast({{ file.size }} as bigint), cast('{{ file.modified_at }}' as timestamptz), '{{ file.md5 }}'){% if not loop.last %},{% endif %}
+            ('{{ file.path }}', '{{ file.name }}', cast({{ file.size }} as bigint), cast('{{ file.modified_at }}' as {{ type_instant() }}), '{{ file.md5 }}'){% if not loop.last %},{% endif %}
         {% endfor -%}
     ) as raw_files (file_path, file_name, file_size, file_modified_at, file_md5)
 {%- endmacro %}
 
 {% macro raw_file_metadata_columns() -%}
-    cast(null as varchar) as file_name,
+    cast(null as string) as file_name,
     cast(null as bigint) as file_size,
-    cast(null as timestamptz) as file_modified_at,
-    cast(null as varchar) as file_md5
+    cast(null as {{ type_instant() }}) as file_modified_at,
+    cast(null as string) as file_md5
 {%- endmacro %}
 
 {#- One row per text line: the file, record_number (1-based line) and raw_line. -#}

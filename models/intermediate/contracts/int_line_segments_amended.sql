@@ -17,7 +17,7 @@ plan_changes as (
         line_start_date as effective_date,
         initial_price_plan_id as price_plan_id,
         0 as change_priority,
-        cast(null as timestamptz) as entered_at,
+        cast(null as {{ type_instant() }}) as entered_at,
         '' as amendment_id
     from lines
 

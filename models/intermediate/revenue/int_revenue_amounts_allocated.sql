@@ -72,7 +72,7 @@ recurring_amounts as (
         'recurring' as component,
         'now' as weighting_scope,
         false as is_prior_period_adjustment,
-        cast(null as varchar) as external_id,
+        cast(null as string) as external_id,
         cast(segments.rated_amount as decimal(38, 9)) as amount
     from segments
     where segments.charge_type = 'recurring'
@@ -131,12 +131,12 @@ segment_spreads as (
 breakage_spreads as (
     select
         subscription_line_id || '|prepaid_breakage' as allocation_id,
-        cast(null as varchar) as period_segment_id,
+        cast(null as string) as period_segment_id,
         subscription_line_id,
         'prepaid_breakage' as component,
-        cast(null as varchar) as weighting_scope,
+        cast(null as string) as weighting_scope,
         false as is_prior_period_adjustment,
-        cast(null as varchar) as external_id,
+        cast(null as string) as external_id,
         cast(drawn_amount as decimal(38, 9)) as amount,
         {{ revenue_month('line_end_date') }} as revenue_month,
         'line_end' as weight_basis,

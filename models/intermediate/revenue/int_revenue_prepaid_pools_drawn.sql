@@ -135,10 +135,10 @@ remaining as (
     select
         pools.subscription_line_id || '|remaining' as pool_draw_id,
         pools.subscription_line_id,
-        cast(null as varchar) as period_segment_id,
+        cast(null as string) as period_segment_id,
         cast(null as date) as segment_start,
         'remaining' as draw_kind,
-        cast(null as varchar) as weighting_scope,
+        cast(null as string) as weighting_scope,
         cast(pools.prepaid_quantity - coalesce(drawn_totals.units_drawn, 0) as decimal(38, 9)) as units_drawn,
         pools.prepaid_quantity as cumulative_units,
         pools.currency,

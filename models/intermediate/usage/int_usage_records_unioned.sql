@@ -32,7 +32,7 @@ unioned as (
 
 final as (
     select
-        source_system || ':' || file_name || ':' || cast(record_number as varchar) as raw_record_id,
+        source_system || ':' || file_name || ':' || cast(record_number as string) as raw_record_id,
         *
     from unioned
 )

@@ -41,19 +41,19 @@ quarantined as (
     union all
 
     select
-        'watermarks:' || file_name || ':' || cast(record_number as varchar) as raw_record_id,
+        'watermarks:' || file_name || ':' || cast(record_number as string) as raw_record_id,
         'watermarks' as source_system,
         file_name,
         record_number,
         raw_record,
         invalid_reason as quarantine_reason,
-        cast(null as varchar) as source_event_key,
-        cast(null as varchar) as source_customer_key,
-        cast(null as varchar) as source_metric,
-        cast(null as varchar) as billing_account_id,
-        cast(null as varchar) as metric,
+        cast(null as string) as source_event_key,
+        cast(null as string) as source_customer_key,
+        cast(null as string) as source_metric,
+        cast(null as string) as billing_account_id,
+        cast(null as string) as metric,
         cast(null as date) as usage_local_date,
-        cast(null as timestamptz) as received_at
+        cast(null as {{ type_instant() }}) as received_at
     from watermarks
 ),
 

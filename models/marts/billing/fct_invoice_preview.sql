@@ -48,7 +48,7 @@ invoice_lines as (
         lines.item_id,
         lines.charge_type,
         'recurring_fee' as line_kind,
-        cast(null as varchar) as metric,
+        cast(null as string) as metric,
         segments.segment_start,
         segments.segment_end,
         segments.price_plan_id,

@@ -155,27 +155,27 @@ final as (
         -- keys
         cast(
             rating_lines.external_id || '|' || rating_lines.rating_line_kind
-            || coalesce('|' || cast(rating_lines.tier as varchar), '')
-            as varchar
+            || coalesce('|' || cast(rating_lines.tier as string), '')
+            as string
         ) as rated_usage_tier_id,
-        cast(rating_lines.external_id as varchar) as external_id,
+        cast(rating_lines.external_id as string) as external_id,
         -- the record
-        cast(records.billing_account_id as varchar) as billing_account_id,
-        cast(records.subscription_line_id as varchar) as subscription_line_id,
+        cast(records.billing_account_id as string) as billing_account_id,
+        cast(records.subscription_line_id as string) as subscription_line_id,
         cast(records.billing_period_start as date) as billing_period_start,
         cast(records.segment_start as date) as segment_start,
         cast(records.segment_end as date) as segment_end,
         cast(records.is_adjustment as boolean) as is_adjustment,
         cast(records.adjusts_period_start as date) as adjusts_period_start,
         -- the rating
-        cast(rating_pairs.rated_period_segment_id as varchar) as rated_period_segment_id,
-        cast(rating_pairs.rating_scope as varchar) as rating_scope,
-        cast(rating_pairs.price_plan_id as varchar) as price_plan_id,
-        cast(plans.pricing_model as varchar) as pricing_model,
+        cast(rating_pairs.rated_period_segment_id as string) as rated_period_segment_id,
+        cast(rating_pairs.rating_scope as string) as rating_scope,
+        cast(rating_pairs.price_plan_id as string) as price_plan_id,
+        cast(plans.pricing_model as string) as pricing_model,
         cast(rating_pairs.proration_factor as decimal(38, 18)) as proration_factor,
         cast(rating_pairs.rated_quantity as decimal(38, 9)) as rated_quantity,
         -- the line of the rating
-        cast(rating_lines.rating_line_kind as varchar) as rating_line_kind,
+        cast(rating_lines.rating_line_kind as string) as rating_line_kind,
         cast(rating_lines.tier as integer) as tier,
         cast(rating_lines.tier_lower_bound as decimal(38, 12)) as tier_lower_bound,
         cast(rating_lines.tier_upper_bound as decimal(38, 12)) as tier_upper_bound,
@@ -185,7 +185,7 @@ final as (
         cast(rating_lines.amount as decimal(38, 12)) as amount,
         -- the record's amount the lines add up to
         cast(records.rated_amount as decimal(38, 9)) as record_rated_amount,
-        cast(records.currency as varchar) as currency
+        cast(records.currency as string) as currency
     from rating_lines
     inner join records
         on rating_lines.external_id = records.external_id

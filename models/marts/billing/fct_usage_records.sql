@@ -13,17 +13,17 @@ invoice_totals as (
 final as (
     select
         -- identity
-        cast(records.external_id as varchar) as external_id,
+        cast(records.external_id as string) as external_id,
         -- NetSuite references
-        cast(records.netsuite_customer_id as varchar) as netsuite_customer_id,
-        cast(records.billing_account_id as varchar) as billing_account_id,
-        cast(records.subscription_id as varchar) as subscription_id,
-        cast(records.subscription_line_id as varchar) as subscription_line_id,
+        cast(records.netsuite_customer_id as string) as netsuite_customer_id,
+        cast(records.billing_account_id as string) as billing_account_id,
+        cast(records.subscription_id as string) as subscription_id,
+        cast(records.subscription_line_id as string) as subscription_line_id,
         cast(records.subscription_line_number as integer) as subscription_line_number,
-        cast(records.subscription_plan_id as varchar) as subscription_plan_id,
-        cast(records.item_id as varchar) as item_id,
-        cast(records.charge_type as varchar) as charge_type,
-        cast(records.metric as varchar) as metric,
+        cast(records.subscription_plan_id as string) as subscription_plan_id,
+        cast(records.item_id as string) as item_id,
+        cast(records.charge_type as string) as charge_type,
+        cast(records.metric as string) as metric,
         -- period and segment
         cast(records.billing_period_start as date) as billing_period_start,
         cast(records.billing_period_end as date) as billing_period_end,
@@ -32,10 +32,10 @@ final as (
         cast(records.usage_date as date) as usage_date,
         -- quantity and amount
         cast(records.quantity as decimal(38, 9)) as quantity,
-        cast(records.price_plan_id as varchar) as price_plan_id,
+        cast(records.price_plan_id as string) as price_plan_id,
         cast(records.proration_factor as decimal(38, 18)) as proration_factor,
         cast(records.rated_amount as decimal(38, 9)) as rated_amount,
-        cast(records.currency as varchar) as currency,
+        cast(records.currency as string) as currency,
         cast(records.event_count as bigint) as event_count,
         -- state
         cast(records.is_period_closed as boolean) as is_period_closed,
@@ -48,14 +48,14 @@ final as (
             case
                 when records.is_adjustment
                     then 'Late usage of ' || records.metric || ' for the period from '
-                        || cast(records.adjusts_period_start as varchar)
-                else records.metric || ' ' || cast(records.segment_start as varchar)
-                    || ' to ' || cast(records.segment_end as varchar)
+                        || cast(records.adjusts_period_start as string)
+                else records.metric || ' ' || cast(records.segment_start as string)
+                    || ' to ' || cast(records.segment_end as string)
                     || ' on plan ' || records.price_plan_id
             end
-            as varchar
+            as string
         ) as memo,
-        cast('{{ invocation_id }}' as varchar) as dbt_invocation_id
+        cast('{{ invocation_id }}' as string) as dbt_invocation_id
     from records
     left join invoice_totals
         on records.billing_account_id = invoice_totals.billing_account_id

@@ -21,10 +21,11 @@ closes as (
         min(billing_period_end) as billing_period_end,
         min(period_end_at) as period_end_at,
         bool_and(is_source_complete or source_system is null) as is_period_closed,
-        string_agg(
-            case when source_system is not null and not is_source_complete then source_system end,
-            ', ' order by source_system
-        ) as missing_sources,
+        {{ dbt.listagg(
+            'case when source_system is not null and not is_source_complete then source_system end',
+            "', '",
+            'order by source_system'
+        ) }} as missing_sources,
         min(case when source_system is not null then complete_through end) as earliest_watermark
     from source_status
     group by 1, 2

@@ -76,24 +76,24 @@ final as (
         cast(
             grouped.subscription_line_id || '|' || {{ date_yyyymmdd('grouped.revenue_month') }} || '|' || grouped.component
             || case when grouped.is_prior_period_adjustment then '|prior_period_adjustment' else '' end
-            as varchar
+            as string
         ) as revenue_schedule_id,
-        cast(lines.billing_account_id as varchar) as billing_account_id,
-        cast(lines.subscription_id as varchar) as subscription_id,
-        cast(grouped.subscription_line_id as varchar) as subscription_line_id,
-        cast(lines.item_id as varchar) as item_id,
-        cast(lines.charge_type as varchar) as charge_type,
-        cast(lines.rev_rec_rule as varchar) as rev_rec_rule,
+        cast(lines.billing_account_id as string) as billing_account_id,
+        cast(lines.subscription_id as string) as subscription_id,
+        cast(grouped.subscription_line_id as string) as subscription_line_id,
+        cast(lines.item_id as string) as item_id,
+        cast(lines.charge_type as string) as charge_type,
+        cast(lines.rev_rec_rule as string) as rev_rec_rule,
         -- when and what
         cast(grouped.revenue_month as date) as revenue_month,
-        cast(grouped.component as varchar) as component,
+        cast(grouped.component as string) as component,
         cast(grouped.is_prior_period_adjustment as boolean) as is_prior_period_adjustment,
         -- amount
         cast(grouped.recognized_amount as decimal(38, 9)) as recognized_amount,
-        cast(grouped.currency as varchar) as currency,
+        cast(grouped.currency as string) as currency,
         -- where it comes from
-        cast(external_id_lists.external_ids as varchar) as external_ids,
-        cast(segment_id_lists.period_segment_ids as varchar) as period_segment_ids,
+        cast(external_id_lists.external_ids as string) as external_ids,
+        cast(segment_id_lists.period_segment_ids as string) as period_segment_ids,
         cast(grouped.allocation_count as bigint) as allocation_count
     from grouped
     inner join lines

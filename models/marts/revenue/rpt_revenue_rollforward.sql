@@ -154,10 +154,10 @@ balances as (
 final as (
     select
         -- keys
-        cast(billing_account_id || '|' || {{ date_yyyymmdd('revenue_month') }} as varchar) as revenue_rollforward_id,
-        cast(billing_account_id as varchar) as billing_account_id,
+        cast(billing_account_id || '|' || {{ date_yyyymmdd('revenue_month') }} as string) as revenue_rollforward_id,
+        cast(billing_account_id as string) as billing_account_id,
         cast(revenue_month as date) as revenue_month,
-        cast(currency as varchar) as currency,
+        cast(currency as string) as currency,
         -- deferred revenue (contract liability): prepaid pools
         cast(deferred_revenue_closing - deferred_revenue_invoiced + deferred_revenue_recognized as decimal(38, 9)) as deferred_revenue_opening,
         cast(deferred_revenue_invoiced as decimal(38, 9)) as deferred_revenue_invoiced,

@@ -16,10 +16,10 @@ source as (
 typed as (
     select
         *,
-        cast(cast(window_start as timestamp) as timestamptz) as window_start_at,
-        cast(cast(window_end as timestamp) as timestamptz) as window_end_at,
-        cast(cast(exported_at as timestamp) as timestamptz) as received_at,
-        {{ parse_quantity('cast(value as varchar)') }} as quantity
+        cast(cast(window_start as timestamp) as {{ type_instant() }}) as window_start_at,
+        cast(cast(window_end as timestamp) as {{ type_instant() }}) as window_end_at,
+        cast(cast(exported_at as timestamp) as {{ type_instant() }}) as received_at,
+        {{ parse_quantity('cast(value as string)') }} as quantity
     from source
 ),
 
@@ -50,8 +50,8 @@ final as (
         file_md5,
         '{{ invocation_id }}' as loaded_by_invocation_id,
         concat_ws(
-            ',', record_id, meter_api_name, customer_id, cast(window_start as varchar),
-            cast(window_end as varchar), cast(value as varchar), cast(exported_at as varchar)
+            ',', record_id, meter_api_name, customer_id, cast(window_start as string),
+            cast(window_end as string), cast(value as string), cast(exported_at as string)
         ) as raw_record,
         invalid_reason,
         -- event
@@ -62,9 +62,9 @@ final as (
         cast(null as date) as usage_local_date,
         received_at,
         quantity,
-        cast(null as varchar) as properties,
+        cast(null as string) as properties,
         false as is_deleted,
-        {{ content_hash("concat_ws('|', customer_id, meter_api_name, cast(window_start as varchar), cast(quantity as varchar))") }} as content_hash
+        {{ content_hash("concat_ws('|', customer_id, meter_api_name, cast(window_start as string), cast(quantity as string))") }} as content_hash
     from checked
 )
 

@@ -31,7 +31,7 @@ checked as (
                 then 'missing_field'
             when is_deleted_text not in ('true', 'false') then 'malformed_record'
             when usage_local_date is null
-                or not regexp_full_match(trim(usage_date__c), '\d{4}-\d{2}-\d{2}')
+                or not {{ regex_full_match('trim(usage_date__c)', "'\\d{4}-\\d{2}-\\d{2}'") }}
                 or not {{ is_iso_instant('LastModifiedDate') }} or received_at is null
                 or (nullif(trim(createddate), '') is not null and created_at is null)
                 then 'invalid_timestamp'
@@ -56,13 +56,13 @@ final as (
         id as source_event_key,
         account__c as source_customer_key,
         metric__c as source_metric,
-        cast(null as timestamptz) as occurred_at,
+        cast(null as {{ type_instant() }}) as occurred_at,
         usage_local_date,
         received_at,
         quantity,
-        cast(null as varchar) as properties,
+        cast(null as string) as properties,
         coalesce(is_deleted_text = 'true', false) as is_deleted,
-        {{ content_hash("concat_ws('|', Account__c, Metric__c, cast(usage_local_date as varchar), cast(quantity as varchar), is_deleted_text)") }} as content_hash
+        {{ content_hash("concat_ws('|', Account__c, Metric__c, cast(usage_local_date as string), cast(quantity as string), is_deleted_text)") }} as content_hash
     from checked
 )
 

@@ -52,9 +52,9 @@ final as (
         cast(null as date) as usage_local_date,
         received_at,
         quantity,
-        cast(null as varchar) as properties,
+        cast(null as string) as properties,
         false as is_deleted,
-        {{ content_hash("concat_ws('|', stripe_customer_id, event_name, cast(occurred_at as varchar), cast(quantity as varchar))") }} as content_hash
+        {{ content_hash("concat_ws('|', stripe_customer_id, event_name, cast(occurred_at as string), cast(quantity as string))") }} as content_hash
     from checked
 )
 

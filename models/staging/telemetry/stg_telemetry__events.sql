@@ -110,7 +110,7 @@ final as (
         quantity,
         properties,
         false as is_deleted,
-        {{ content_hash("concat_ws('|', account_key, event_type, cast(occurred_at as varchar), cast(quantity as varchar), coalesce(properties, ''))") }} as content_hash
+        {{ content_hash("concat_ws('|', account_key, event_type, cast(occurred_at as string), cast(quantity as string), coalesce(properties, ''))") }} as content_hash
     from checked
 )
 

@@ -1,0 +1,689 @@
+{#-
+    Apache Spark implementations of the macros that engine.sql, raw_files.sql and revenue.sql
+    dispatch, and the overrides of dbt's own macros that Spark needs, for dbt-spark (session,
+    thrift or ODBC) and, through adapter inheritance, dbt-databricks.
+
+    Every macro returns what its DuckDB default returns for the same input, so that one set of
+    models builds the same marts on both engines. Two session settings are part of that contract
+    (profiles.example.yml sets them): decimal arithmetic without precision loss
+    (spark.sql.decimalOperations.allowPrecisionLoss = false, checked by exact_ratio below) and a
+    UTC session time zone.
+-#}
+
+{#- ---- Types ---------------------------------------------------------------------------------- -#}
+
+{#- The Spark name of a type written with DuckDB's names in the project (seed column_types,
+    contracts, empty relations): varchar and text are string, timestamptz is timestamp (Spark's
+    timestamp is an instant), hugeint is decimal(38, 0); other names are the same on both. -#}
+{% macro spark_type(data_type) -%}
+    {%- set normalized = data_type | trim | lower -%}
+    {%- set base = normalized.split('(')[0] | trim -%}
+    {%- if base in ['varchar', 'text', 'string', 'char', 'bpchar', 'json', 'uuid'] -%}
+        {{- return('string') -}}
+    {%- elif normalized in ['timestamptz', 'timestamp with time zone', 'timestamp', 'datetime'] -%}
+        {{- return('timestamp') -}}
+    {%- elif base == 'hugeint' -%}
+        {{- return('decimal(38, 0)') -}}
+    {%- elif base in ['integer', 'int4', 'int'] -%}
+        {{- return('int') -}}
+    {%- elif base in ['int8', 'long'] -%}
+        {{- return('bigint') -}}
+    {%- elif base in ['float8', 'double precision'] -%}
+        {{- return('double') -}}
+    {%- elif base in ['float4', 'real'] -%}
+        {{- return('float') -}}
+    {%- elif base == 'bool' -%}
+        {{- return('boolean') -}}
+    {%- elif base == 'numeric' -%}
+        {{- return(normalized.replace('numeric', 'decimal', 1)) -}}
+    {%- elif base == 'blob' -%}
+        {{- return('binary') -}}
+    {%- else -%}
+        {{- return(normalized) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The SQL type of a UTC instant. -#}
+{% macro spark__type_instant() -%}
+    timestamp
+{%- endmacro %}
+
+{#- dbt.cast (contracts build their empty schema query with it): DuckDB type names translated. -#}
+{% macro spark__cast(field, type) -%}
+    cast({{ field }} as {{ spark_type(type) }})
+{%- endmacro %}
+
+{#- ---- Time ----------------------------------------------------------------------------------- -#}
+
+{#- Independent of the session time zone: the instant is read as a wall time of the session and
+    converted to the account's zone. -#}
+{% macro spark__local_date(instant, timezone) -%}
+    cast(convert_timezone({{ timezone }}, cast({{ instant }} as timestamp_ntz)) as date)
+{%- endmacro %}
+
+{#- make_timestamp resolves a midnight that falls in a daylight-saving gap as DuckDB (ICU) does:
+    to the first instant after the gap. -#}
+{% macro spark__local_midnight_utc(local_day, timezone) -%}
+    make_timestamp(
+        year(cast({{ local_day }} as date)),
+        month(cast({{ local_day }} as date)),
+        day(cast({{ local_day }} as date)),
+        0, 0, 0,
+        {{ timezone }}
+    )
+{%- endmacro %}
+
+{#- Spark's cast needs the seconds that DuckDB lets an ISO-8601 text omit (2026-01-01T05:00Z). -#}
+{% macro spark__parse_instant(text) -%}
+    try_cast(
+        regexp_replace(
+            {{ text }},
+            r'^(\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2})(?=\s*(Z|[+-]\d|$))',
+            '$1:00'
+        )
+        as timestamp
+    )
+{%- endmacro %}
+
+{#- DuckDB casts a decimal text to bigint by rounding half away from zero; so does this. A
+    double-quoted identifier (DuckDB's quoting) is quoted with backticks. -#}
+{% macro spark__parse_unix_seconds(text) -%}
+    {%- set column = spark_identifier(text) -%}
+    timestamp_seconds(
+        coalesce(
+            try_cast({{ column }} as bigint),
+            try_cast(round(try_cast({{ column }} as decimal(38, 9)), 0) as bigint)
+        )
+    )
+{%- endmacro %}
+
+{#- `"name"` (DuckDB and ANSI quoting) as `name`; any other expression unchanged. -#}
+{% macro spark_identifier(expression) -%}
+    {%- set stripped = expression | trim -%}
+    {%- if stripped.startswith('"') and stripped.endswith('"') and stripped | length > 2 -%}
+        {{- return('`' ~ stripped[1:-1] ~ '`') -}}
+    {%- else -%}
+        {{- return(expression) -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- ---- JSON ----------------------------------------------------------------------------------- -#}
+
+{#- One JSON object and nothing after it. Spark's parser stops after the first value, so the text
+    is parsed as the only element of an array: trailing text or a second value fails. -#}
+{% macro spark__json_is_object(text) -%}
+    coalesce(
+        schema_of_variant(try_parse_json(concat('[', {{ text }}, ']'))) like 'ARRAY<OBJECT<%'
+        and json_array_length(concat('[', {{ text }}, ']')) = 1,
+        false
+    )
+{%- endmacro %}
+
+{#- A member as text: strings unquoted, objects and arrays as JSON text in their key order, JSON
+    null as null (get_json_object, as DuckDB's json_extract_string, takes the first of duplicate
+    keys). -#}
+{% macro spark__json_text(json, member) -%}
+    get_json_object({{ json }}, '$[''{{ member }}'']')
+{%- endmacro %}
+
+{#- A member's JSON type with DuckDB's names: VARCHAR, BIGINT, UBIGINT (an integer beyond bigint),
+    DOUBLE, BOOLEAN, OBJECT, ARRAY, and NULL for a JSON null; null when the member is absent. -#}
+{% macro spark__json_member_type(json, member) -%}
+    {{ spark_json_type(json, member) }}
+{%- endmacro %}
+
+{% macro spark_json_type(json, member) -%}
+    {%- set variant_type -%}
+        schema_of_variant(try_variant_get(try_parse_json({{ json }}), '$[''{{ member }}'']', 'variant'))
+    {%- endset -%}
+    case
+        when {{ variant_type }} = 'VOID' then 'NULL'
+        when {{ variant_type }} = 'STRING' then 'VARCHAR'
+        when {{ variant_type }} in ('BIGINT', 'INT', 'SMALLINT', 'TINYINT') then 'BIGINT'
+        when {{ variant_type }} rlike r'^DECIMAL\(\d+,0\)$'
+            and try_cast(get_json_object({{ json }}, '$[''{{ member }}'']') as bigint) is null
+            then 'UBIGINT'
+        when {{ variant_type }} rlike r'^(DECIMAL|DOUBLE|FLOAT)' then 'DOUBLE'
+        when {{ variant_type }} = 'BOOLEAN' then 'BOOLEAN'
+        when {{ variant_type }} like 'OBJECT<%' then 'OBJECT'
+        when {{ variant_type }} like 'ARRAY<%' then 'ARRAY'
+        else {{ variant_type }}
+    end
+{%- endmacro %}
+
+{#- The members of one JSON object, each with its type and its text, read back by 1-based position
+    with json_item_type and json_item_text. -#}
+{% macro spark__json_extract_members(json, members) -%}
+    array(
+        {%- for member in members %}
+        named_struct(
+            'json_type', {{ spark_json_type(json, member) }},
+            'json_text', get_json_object({{ json }}, '$[''{{ member }}'']')
+        ){% if not loop.last %},{% endif %}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{% macro spark__json_item_type(members, position) -%}
+    element_at({{ members }}, {{ position }}).json_type
+{%- endmacro %}
+
+{% macro spark__json_item_text(members, position) -%}
+    element_at({{ members }}, {{ position }}).json_text
+{%- endmacro %}
+
+{% macro spark__json_text_dynamic(json, member_expression) -%}
+    get_json_object({{ json }}, concat('$[''', {{ member_expression }}, ''']'))
+{%- endmacro %}
+
+{#- ---- Numbers and text ------------------------------------------------------------------------ -#}
+
+{% macro spark__content_hash(text) -%}
+    md5({{ text }})
+{%- endmacro %}
+
+{#- try_cast to decimal rejects NaN, infinities and non-numbers, and rounds half up at the 9th
+    place, as DuckDB does. -#}
+{% macro spark__parse_quantity(text) -%}
+    try_cast({{ text }} as decimal(38, 9))
+{%- endmacro %}
+
+{#- a / b rounded half up at the 18th place, in integers: (a * 10^18 * 2 + b) div (2 * b). The
+    product with 10^-18 keeps its 18 places only without decimal precision loss, which is checked
+    here once per model that uses it. -#}
+{% macro spark__exact_ratio(numerator, denominator) -%}
+    {%- if execute -%}
+        {%- set setting = run_query('set spark.sql.decimalOperations.allowPrecisionLoss') -%}
+        {%- if setting.columns[1].values()[0] | string | lower != 'false' -%}
+            {{ exceptions.raise_compiler_error(
+                'Exact decimal arithmetic needs spark.sql.decimalOperations.allowPrecisionLoss = false '
+                ~ 'in the Spark session (server_side_parameters in profiles.yml).'
+            ) }}
+        {%- endif -%}
+    {%- endif -%}
+    (
+        cast(
+            (cast({{ numerator }} as decimal(38, 0)) * 2000000000000000000 + cast({{ denominator }} as decimal(38, 0)))
+            div (2 * cast({{ denominator }} as decimal(38, 0)))
+            as decimal(38, 0)
+        ) * cast(0.000000000000000001 as decimal(19, 18))
+    )
+{%- endmacro %}
+
+{% macro spark__exact_ceil_div(numerator, denominator) -%}
+    cast(
+        (
+            cast({{ numerator }} * 1000000000 as decimal(38, 0))
+            + cast({{ denominator }} * 1000000000 as decimal(38, 0)) - 1
+        )
+        div cast({{ denominator }} * 1000000000 as decimal(38, 0))
+        as decimal(38, 0)
+    )
+{%- endmacro %}
+
+{#- Java's `$` also matches before a final line break; `\z` is the end of the text, as in a full
+    match. -#}
+{% macro spark__is_iso_instant(text) -%}
+    coalesce(
+        trim({{ text }}) rlike r'^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)\z',
+        false
+    )
+{%- endmacro %}
+
+{% macro spark__date_yyyymmdd(day) -%}
+    date_format({{ day }}, 'yyyyMMdd')
+{%- endmacro %}
+
+{% macro spark__external_id_safe(text) -%}
+    regexp_replace({{ text }}, '[^A-Za-z0-9_-]', '_')
+{%- endmacro %}
+
+{% macro spark__integer_series(count) -%}
+    select cast(id as int) as n from range({{ count }})
+{%- endmacro %}
+
+{#- dayofweek: 1 is Sunday, 7 Saturday. -#}
+{% macro spark__is_weekday(day) -%}
+    (dayofweek({{ day }}) between 2 and 6)
+{%- endmacro %}
+
+{#- A full match. A pattern given as a string literal is passed as a raw literal, so that its
+    backslashes reach the regular expression as they do on DuckDB. -#}
+{% macro spark__regex_full_match(text, pattern) -%}
+    {%- set stripped = pattern | trim -%}
+    {%- set literal = 'r' ~ stripped if stripped.startswith("'") and stripped.endswith("'") else stripped -%}
+    ({{ text }} rlike concat('^(?:', {{ literal }}, r')\z'))
+{%- endmacro %}
+
+{#- ---- Raw files ------------------------------------------------------------------------------ -#}
+
+{#- Which files to read: as default__raw_files_to_read (every matching file on a full build, the
+    files not read before on an incremental one; a read file that changed or vanished stops the
+    build), with Spark listing and hashing the files. -#}
+{% macro spark__raw_files_to_read(source_system, patterns) -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set found = spark_raw_file_listing(source_system, patterns) -%}
+    {%- set loaded = {} -%}
+    {%- if is_incremental() -%}
+        {%- set existing_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- if 'file_md5' not in existing_columns -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ " was built by an earlier version that did not record which raw files it read: "
+                ~ "rebuild it once with `dbt build --full-refresh`."
+            ) }}
+        {%- endif -%}
+        {%- set previous = run_query(
+            "select distinct file_name, file_size, cast(file_modified_at as string), file_md5 from " ~ this
+        ) -%}
+        {%- for row in previous.rows -%}
+            {%- do loaded.update({row[0]: {'size': row[1], 'modified_at': row[2], 'md5': row[3]}}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set files = [] -%}
+    {%- set present = [] -%}
+    {%- for file in found -%}
+        {%- do present.append(file['name']) -%}
+        {%- if file['name'] not in loaded -%}
+            {%- do files.append(file) -%}
+        {%- else -%}
+            {%- set before = loaded[file['name']] -%}
+            {%- if before['size'] != file['size']
+                or (before['modified_at'] != file['modified_at']
+                    and spark_raw_file_md5s(source_system, [file])[file['name']] != before['md5']) -%}
+                {{ exceptions.raise_compiler_error(
+                    "raw file " ~ file['path'] ~ " changed after its records were read (size or content differs). "
+                    ~ "Raw files are immutable once delivered: deliver corrections as new files, "
+                    ~ "or rebuild with `dbt build --full-refresh`."
+                ) }}
+            {%- endif -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for name in loaded -%}
+        {%- if name not in present -%}
+            {{ exceptions.raise_compiler_error(
+                "raw file " ~ name ~ " of " ~ source_system ~ " was read by an earlier build and is no longer in "
+                ~ raw_dir(source_system) ~ ". Put it back, or rebuild with `dbt build --full-refresh`."
+            ) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if files | length > 0 -%}
+        {%- set hashes = spark_raw_file_md5s(source_system, files) -%}
+        {%- for file in files -%}{%- do file.update({'md5': hashes[file['name']]}) -%}{%- endfor -%}
+    {%- endif -%}
+    {{ return(files) }}
+{%- endmacro %}
+
+{#- The files of a source folder that match the patterns, by path: [{path, name, size,
+    modified_at}]. The raw dir is listed (it must exist), so that a missing source folder lists no
+    file instead of failing. -#}
+{% macro spark_raw_file_listing(source_system, patterns) -%}
+    {%- set parent = raw_dir(source_system).rsplit('/', 1)[0] -%}
+    {%- set queries = [] -%}
+    {%- for pattern in patterns -%}
+        {%- set query -%}
+            select
+                _metadata.file_path as file_path,
+                _metadata.file_name as file_name,
+                length as file_size,
+                cast(modificationTime as string) as file_modified_at
+            from binaryFile.`{{ parent }}` with ('recursiveFileLookup' = 'true', 'pathGlobFilter' = '{{ pattern }}')
+            where regexp_extract(_metadata.file_path, '/([^/]+)/[^/]+$', 1) = '{{ source_system }}'
+        {%- endset -%}
+        {%- do queries.append(query) -%}
+    {%- endfor -%}
+    {%- set result = run_query('select * from (' ~ (queries | join(' union all ')) ~ ') as listed order by file_path') -%}
+    {%- set files = [] -%}
+    {%- for row in result.rows -%}
+        {%- do files.append({'path': row[0], 'name': row[1], 'size': row[2], 'modified_at': row[3], 'md5': none}) -%}
+    {%- endfor -%}
+    {{ return(files) }}
+{%- endmacro %}
+
+{#- The MD5 of each file's bytes, by file name (as DuckDB's md5 of read_blob's content). -#}
+{% macro spark_raw_file_md5s(source_system, files) -%}
+    {%- set result = run_query(
+        "select _metadata.file_name, md5(content) from binaryFile.`" ~ spark_raw_files_glob(source_system, files) ~ "`"
+    ) -%}
+    {%- set hashes = {} -%}
+    {%- for row in result.rows -%}{%- do hashes.update({row[0]: row[1]}) -%}{%- endfor -%}
+    {{ return(hashes) }}
+{%- endmacro %}
+
+{#- One glob for the named files of a source folder: <folder>/{name,name}, glob characters escaped. -#}
+{% macro spark_raw_files_glob(source_system, files) -%}
+    {%- set names = [] -%}
+    {%- for file in files -%}
+        {%- do names.append(
+            file['name'] | replace('\\', '\\\\') | replace('{', '\\{') | replace('}', '\\}')
+            | replace('[', '\\[') | replace(']', '\\]') | replace('*', '\\*') | replace('?', '\\?')
+            | replace(',', '\\,')
+        ) -%}
+    {%- endfor -%}
+    {{ return(raw_dir(source_system) ~ '/{' ~ (names | join(',')) ~ '}') }}
+{%- endmacro %}
+
+{#- The metadata of the files read, joined to each record by file name (unique in its folder). -#}
+{% macro spark_raw_file_metadata_values(files) -%}
+    (
+        values
+        {% for file in files -%}
+            ({{ spark_string_literal(file['name']) }}, cast({{ file['size'] }} as bigint), cast('{{ file['modified_at'] }}' as timestamp), '{{ file['md5'] }}'){% if not loop.last %},{% endif %}
+        {% endfor -%}
+    ) as raw_files (file_name, file_size, file_modified_at, file_md5)
+{%- endmacro %}
+
+{% macro spark_raw_file_metadata_columns() -%}
+    cast(null as string) as file_name,
+    cast(null as bigint) as file_size,
+    cast(null as timestamp) as file_modified_at,
+    cast(null as string) as file_md5
+{%- endmacro %}
+
+{#- Where a row was read: its file, the split it came from, and the order of reading in it. -#}
+{% macro spark_raw_file_position() -%}
+    _metadata.file_path as file_path,
+    _metadata.file_name as file_name,
+    _metadata.file_block_start as file_block_start,
+    monotonically_increasing_id() as read_position
+{%- endmacro %}
+
+{#- A bigint, as DuckDB's row_number, so that an incremental build that reads no new file has the
+    same column types as the build that read them. -#}
+{% macro spark_raw_record_number() -%}
+    cast(row_number() over (partition by file_path order by file_block_start, read_position) as bigint)
+{%- endmacro %}
+
+{#- Text lines (\n or \r\n; .gz inflated), numbered as lines, a blank line as null, as on DuckDB. -#}
+{% macro spark__read_raw_lines(source_system, patterns) -%}
+    {%- set files = raw_files_to_read(source_system, patterns) -%}
+    {%- if files | length == 0 -%}
+        select
+            {{ spark_raw_file_metadata_columns() }},
+            cast(null as bigint) as record_number,
+            cast(null as string) as raw_line
+        where false
+    {%- else -%}
+        with
+
+        raw_lines as (
+            select
+                file_name,
+                {{ spark_raw_record_number() }} as record_number,
+                raw_line
+            from (
+                select
+                    {{ spark_raw_file_position() }},
+                    nullif(value, '') as raw_line
+                from text.`{{ spark_raw_files_glob(source_system, files) }}`
+            ) as lines
+        )
+
+        select
+            raw_files.file_name,
+            raw_files.file_size,
+            raw_files.file_modified_at,
+            raw_files.file_md5,
+            raw_lines.record_number,
+            raw_lines.raw_line
+        from raw_lines
+        inner join {{ spark_raw_file_metadata_values(files) }}
+            on raw_lines.file_name = raw_files.file_name
+    {%- endif -%}
+{%- endmacro %}
+
+{#- CSV rows as default__read_raw_csv returns them: blank lines are not records; each row's fields
+    f1..fN (N = columns + 4, enough to see a row with too many) as text, an empty field as '' and a
+    field the row lacks as null; field_count; columns matched to the file's header by name; the
+    row re-quoted as raw_record. Each line is one row (as on DuckDB, whose reader refuses a line
+    break inside quotes). -#}
+{% macro spark__read_raw_csv(source_system, columns) -%}
+    {%- set files = raw_files_to_read(source_system, ['*.csv']) -%}
+    {%- set width = columns | length + 4 -%}
+    {%- if files | length == 0 -%}
+        select
+            {{ spark_raw_file_metadata_columns() }},
+            cast(null as bigint) as record_number,
+            {% for column in columns %}cast(null as string) as `{{ column }}`,
+            {% endfor %}cast(null as int) as field_count,
+            cast(null as int) as header_field_count,
+            cast(null as string) as raw_record
+        where false
+    {%- else -%}
+        with
+
+        csv_lines as (
+            select
+                file_path,
+                file_name,
+                {{ spark_raw_record_number() }} as record_number,
+                from_csv(
+                    line,
+                    '{% for i in range(1, width + 1) %}f{{ i }} string{% if not loop.last %}, {% endif %}{% endfor %}',
+                    map('sep', ',', 'quote', '"', 'escape', '"', 'mode', 'PERMISSIVE')
+                ) as parsed,
+                -- fields in the line: separators outside quoted text, plus one
+                size(split(regexp_replace(line, '"(?:[^"]|"")*"', ''), ',', -1)) as fields_in_line
+            from (
+                select
+                    {{ spark_raw_file_position() }},
+                    value as line
+                from text.`{{ spark_raw_files_glob(source_system, files) }}`
+                where value <> ''
+            ) as lines
+        ),
+
+        csv_rows as (
+            select
+                file_path,
+                file_name,
+                record_number,
+                {% for i in range(1, width + 1) %}case when fields_in_line >= {{ i }} then coalesce(parsed.f{{ i }}, '') end as f{{ i }},
+                {% endfor %}least(fields_in_line, {{ width }}) as field_count,
+                concat_ws(
+                    ','{% for i in range(1, width + 1) %},
+                    case
+                        when fields_in_line < {{ i }} then null
+                        when coalesce(parsed.f{{ i }}, '') like '%,%' or coalesce(parsed.f{{ i }}, '') like '%"%'
+                            then '"' || replace(parsed.f{{ i }}, '"', '""') || '"'
+                        else coalesce(parsed.f{{ i }}, '')
+                    end{% endfor %}
+                ) as raw_record
+            from csv_lines
+        ),
+
+        csv_headers as (
+            select * from csv_rows where record_number = 1
+        )
+
+        select
+            raw_files.file_name,
+            raw_files.file_size,
+            raw_files.file_modified_at,
+            raw_files.file_md5,
+            csv_rows.record_number,
+            {% for column in columns %}case
+                {% for i in range(1, width + 1) %}when trim(csv_headers.f{{ i }}) = '{{ column }}' then csv_rows.f{{ i }}
+                {% endfor %}end as `{{ column }}`,
+            {% endfor %}csv_rows.field_count,
+            csv_headers.field_count as header_field_count,
+            csv_rows.raw_record
+        from csv_rows
+        inner join csv_headers
+            on csv_rows.file_path = csv_headers.file_path
+        inner join {{ spark_raw_file_metadata_values(files) }}
+            on csv_rows.file_name = raw_files.file_name
+        where csv_rows.record_number > 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Parquet: columns matched by name across files (mergeSchema); record_number is the row index. -#}
+{% macro spark__read_raw_parquet(source_system, columns) -%}
+    {%- set files = raw_files_to_read(source_system, ['*.parquet']) -%}
+    {%- if files | length == 0 -%}
+        select
+            {{ spark_raw_file_metadata_columns() }},
+            cast(null as bigint) as record_number,
+            {% for column, type in columns.items() %}cast(null as {{ spark_type(type) }}) as {{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+        where false
+    {%- else -%}
+        select
+            raw_files.file_name,
+            raw_files.file_size,
+            raw_files.file_modified_at,
+            raw_files.file_md5,
+            parquet_rows.record_number,
+            {% for column, type in columns.items() %}parquet_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+        from (
+            select
+                _metadata.file_name as file_name,
+                _metadata.row_index + 1 as record_number,
+                {% for column, type in columns.items() %}{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+            from parquet.`{{ spark_raw_files_glob(source_system, files) }}` with ('mergeSchema' = 'true')
+        ) as parquet_rows
+        inner join {{ spark_raw_file_metadata_values(files) }}
+            on parquet_rows.file_name = raw_files.file_name
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A text as a Spark string literal, backslashes and quotes escaped. -#}
+{% macro spark_string_literal(text) -%}
+    '{{ text | string | replace('\\', '\\\\') | replace("'", "\\'") }}'
+{%- endmacro %}
+
+{#- ---- dbt's own macros on Spark ---------------------------------------------------------------- -#}
+
+{#- dateadd as DuckDB's date + interval: a timestamp, month ends clamped, fractions of a second
+    kept (dbt-spark's version goes through unix seconds). -#}
+{% macro spark__dateadd(datepart, interval, from_date_or_timestamp) -%}
+    timestampadd({{ datepart }}, {{ interval }}, {{ from_date_or_timestamp }})
+{%- endmacro %}
+
+{#- datediff as DuckDB's: whole weeks of 7 days; months, quarters, years and hours as the number of
+    boundaries crossed (dbt-spark's month count goes through months_between, which treats two month
+    ends as a whole month apart and then adds one). -#}
+{% macro spark__datediff(first_date, second_date, datepart) -%}
+    {%- if datepart == 'day' -%}
+        datediff(cast({{ second_date }} as date), cast({{ first_date }} as date))
+    {%- elif datepart == 'week' -%}
+        (datediff(cast({{ second_date }} as date), cast({{ first_date }} as date)) div 7)
+    {%- elif datepart == 'month' -%}
+        ((year({{ second_date }}) * 12 + month({{ second_date }})) - (year({{ first_date }}) * 12 + month({{ first_date }})))
+    {%- elif datepart == 'quarter' -%}
+        ((year({{ second_date }}) * 4 + quarter({{ second_date }})) - (year({{ first_date }}) * 4 + quarter({{ first_date }})))
+    {%- elif datepart == 'year' -%}
+        (year({{ second_date }}) - year({{ first_date }}))
+    {%- elif datepart in ['hour', 'minute', 'second'] -%}
+        {%- set seconds = {'hour': 3600, 'minute': 60, 'second': 1}[datepart] -%}
+        (floor(unix_seconds(cast({{ second_date }} as timestamp)) / {{ seconds }}) - floor(unix_seconds(cast({{ first_date }} as timestamp)) / {{ seconds }}))
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("datediff does not support datepart '" ~ datepart ~ "' on Spark") }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- listagg honouring its order (dbt-spark's ignores it); Spark 4 has listagg ... within group. -#}
+{% macro spark__listagg(measure, delimiter_text, order_by_clause, limit_num) -%}
+    {%- if limit_num -%}
+        {{ exceptions.raise_compiler_error('listagg with a limit is not supported on Spark') }}
+    {%- endif -%}
+    listagg({{ measure }}, {{ delimiter_text }}){% if order_by_clause %} within group ({{ order_by_clause }}){% endif %}
+{%- endmacro %}
+
+{#- Constraints of an enforced contract are altered into the table only on Delta: dbt-spark takes a
+    table without a file_format for Delta, and Parquet tables cannot alter a column to not null.
+    The contract's data tests check the same columns on every engine. -#}
+{% macro spark__persist_constraints(relation, model) -%}
+    {%- if config.get('contract').enforced and config.get('file_format') == 'delta' -%}
+        {%- do alter_table_add_constraints(relation, model.constraints) -%}
+        {%- do alter_column_set_constraints(relation, model.columns) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Seeds: the column types of dbt_project.yml are DuckDB's names, and dbt-spark's session method
+    binds a blank cell as the text 'None' and does not escape quotes. Values are written as
+    escaped literals instead, blanks as null. -#}
+{% macro spark__create_csv_table(model, agate_table) %}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set quote_seed_column = model['config'].get('quote_columns', None) -%}
+    {% set sql %}
+        create table {{ this.render() }} (
+            {%- for col_name in agate_table.column_names -%}
+                {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
+                {%- set type = spark_type(column_override.get(col_name, inferred_type)) -%}
+                {{ adapter.quote_seed_column(col_name | string, quote_seed_column) }} {{ type }}{%- if not loop.last -%}, {%- endif -%}
+            {%- endfor -%}
+        )
+        {{ file_format_clause() }}
+        {{ partition_cols(label="partitioned by") }}
+        {{ clustered_cols(label="clustered by") }}
+        {{ location_clause() }}
+        {{ comment_clause() }}
+    {% endset %}
+    {% call statement('_') -%}
+        {{ sql }}
+    {%- endcall %}
+    {{ return(sql) }}
+{% endmacro %}
+
+{% macro spark__load_csv_rows(model, agate_table) %}
+    {%- set column_override = model['config'].get('column_types', {}) -%}
+    {%- set types = [] -%}
+    {%- for col_name in agate_table.column_names -%}
+        {%- set inferred_type = adapter.convert_type(agate_table, loop.index0) -%}
+        {%- do types.append(spark_type(column_override.get(col_name, inferred_type))) -%}
+    {%- endfor -%}
+    {%- set statements = [] -%}
+    {%- for chunk in agate_table.rows | batch(get_batch_size()) -%}
+        {%- set sql -%}
+            insert into {{ this.render() }} values
+            {% for row in chunk -%}
+                ({%- for value in row -%}
+                    cast({{ spark_seed_literal(value) }} as {{ types[loop.index0] }}){%- if not loop.last -%}, {% endif -%}
+                {%- endfor -%}){%- if not loop.last -%},{%- endif %}
+            {% endfor -%}
+        {%- endset -%}
+        {%- do adapter.add_query(sql, abridge_sql_log=True) -%}
+        {%- if loop.first -%}{%- do statements.append(sql) -%}{%- endif -%}
+    {%- endfor -%}
+    {{ return(statements[0] if statements else '') }}
+{% endmacro %}
+
+{#- A seed cell as a Spark literal: null, true/false, a number as written, else quoted text with
+    backslashes and quotes escaped. -#}
+{% macro spark_seed_literal(value) -%}
+    {%- if value is none -%}
+        null
+    {%- elif value is sameas true or value is sameas false -%}
+        {{ 'true' if value else 'false' }}
+    {%- elif value is number -%}
+        {{ value }}
+    {%- else -%}
+        {{ spark_string_literal(value) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- ---- Revenue (revenue.sql) -------------------------------------------------------------------- -#}
+
+{#- Whole numbers wider than bigint: decimal(38, 0). Spark's div returns a bigint quotient, which
+    holds every quotient here (a share of an amount); the operands keep all 38 digits. -#}
+{% macro spark__type_exact_integer() -%}
+    decimal(38, 0)
+{%- endmacro %}
+
+{% macro spark__to_minor_units(amount, currency) -%}
+    cast({{ round_money(amount, currency) }} * {{ minor_units_per_major(currency) }} as decimal(38, 0))
+{%- endmacro %}
+
+{% macro spark__exact_weight(value) -%}
+    cast(cast({{ value }} as decimal(38, 9)) * 1000000000 as decimal(38, 0))
+{%- endmacro %}
+
+{% macro spark__exact_floor_div(numerator, denominator) -%}
+    cast(
+        case
+            when cast({{ numerator }} as decimal(38, 0)) >= 0
+                then cast({{ numerator }} as decimal(38, 0)) div cast({{ denominator }} as decimal(38, 0))
+            else -((-cast({{ numerator }} as decimal(38, 0)) + cast({{ denominator }} as decimal(38, 0)) - 1) div cast({{ denominator }} as decimal(38, 0)))
+        end
+        as decimal(38, 0)
+    )
+{%- endmacro %}
