@@ -13,18 +13,31 @@ changed as (
     where is_billed and quantity <> billed_quantity
 ),
 
--- the first period that is not billed in which the line is active; its first segment
-adjusting_segments as (
+unbilled_segments as (
     select
         subscription_line_id,
-        period_segment_id as adjusting_period_segment_id,
-        billing_period_start as adjusting_period_start,
-        row_number() over (
-            partition by subscription_line_id
-            order by billing_period_start, segment_start
-        ) as adjusting_rank
+        period_segment_id,
+        billing_period_start,
+        segment_start
     from segments
     where not is_billed
+),
+
+-- the first period after the billed one that is not billed and in which the line is active; its
+-- first segment
+adjusting_segments as (
+    select
+        changed.period_segment_id,
+        unbilled_segments.period_segment_id as adjusting_period_segment_id,
+        unbilled_segments.billing_period_start as adjusting_period_start,
+        row_number() over (
+            partition by changed.period_segment_id
+            order by unbilled_segments.billing_period_start, unbilled_segments.segment_start
+        ) as adjusting_rank
+    from changed
+    inner join unbilled_segments
+        on changed.subscription_line_id = unbilled_segments.subscription_line_id
+        and unbilled_segments.billing_period_start > changed.billing_period_start
 ),
 
 final as (
@@ -56,8 +69,8 @@ final as (
         end as late_usage_outcome
     from changed
     left join adjusting_segments
-        on changed.subscription_line_id = adjusting_segments.subscription_line_id
-            and adjusting_segments.adjusting_rank = 1
+        on changed.period_segment_id = adjusting_segments.period_segment_id
+        and adjusting_segments.adjusting_rank = 1
 )
 
 select * from final
