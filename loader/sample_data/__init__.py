@@ -1,1 +1,3 @@
-"""Deterministic demo raw usage for the contract book in `seeds/` (`usage-loader sample-data`)."""
+"""Deterministic sample raw usage (`usage-loader sample-data`) for the demo contract book in
+`seeds/`, or for a generated book of thousands of accounts derived from it; `--append-day`
+adds one more day of received records as new files."""

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from loader.sample_data.models import LateCorrection, UsageFeed
+from loader.sample_data.rows import insert_rows
 
 REPLAY_FILE = "replay-2026-04-18.jsonl.gz"
 
@@ -121,7 +122,7 @@ def load_feed_plan(
                 feed.gauge_to,
             )
         )
-    con.executemany(f"insert into feed_plan values ({', '.join('?' * 13)})", rows)
+    insert_rows(con, "feed_plan", rows)
 
 
 def telemetry_query(seed: int) -> str:
@@ -191,11 +192,12 @@ def telemetry_query(seed: int) -> str:
     """
 
 
-def render_telemetry(seed: int, lookups: FeedLookups, rows: str) -> str:
+def render_telemetry(seed: int, lookups: FeedLookups, rows: str, keep: str = "") -> str:
     """Query of the NDJSON lines of `rows` (a selection of sorted telemetry rows), in order.
 
     Hand-written rows carry their `line`; bulk lines are built with one `concat` per line, the
-    event id digest and the local time computed once per row.
+    event id digest and the local time computed once per row. `keep` (", col, ...") selects
+    columns of `rows` next to the line.
     """
     s = int(seed)
     key = f"{lookups.customer_key}[feed_id]"
@@ -237,7 +239,7 @@ def render_telemetry(seed: int, lookups: FeedLookups, rows: str) -> str:
                 )
             end,
             '}}'
-        ))
+        )){keep}
         from (
             select
                 *,
@@ -312,7 +314,7 @@ def stripe_query(seed: int) -> str:
     """
 
 
-def render_stripe(seed: int, lookups: FeedLookups, rows: str) -> str:
+def render_stripe(seed: int, lookups: FeedLookups, rows: str, keep: str = "") -> str:
     """Query of the CSV rows of `rows` (a selection of sorted Stripe rows), in order."""
     s = int(seed)
     return f"""
@@ -321,7 +323,7 @@ def render_stripe(seed: int, lookups: FeedLookups, rows: str) -> str:
             ',', {lookups.source_metric}[feed_id], ',', occurred_epoch::varchar,
             ',', {lookups.customer_key}[feed_id], ',', value::varchar,
             ',', created_epoch::varchar
-        ))
+        )){keep}
         from ({rows})
     """
 
@@ -405,7 +407,7 @@ def salesforce_query(seed: int) -> str:
     """
 
 
-def render_salesforce(seed: int, lookups: FeedLookups, rows: str) -> str:
+def render_salesforce(seed: int, lookups: FeedLookups, rows: str, keep: str = "") -> str:
     """Query of the CSV rows of `rows` (a selection of sorted Salesforce rows), in order."""
     s = int(seed)
     stamp = "'%Y-%m-%dT%H:%M:%S.000Z'"
@@ -418,7 +420,7 @@ def render_salesforce(seed: int, lookups: FeedLookups, rows: str) -> str:
             ',', case when is_deleted then 'true' else 'false' end,
             ',', strftime(to_timestamp(created_epoch), {stamp}),
             ',', strftime(to_timestamp(modified_epoch), {stamp})
-        ))
+        )){keep}
         from ({rows})
     """
 

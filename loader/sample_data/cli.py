@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
 
+from loader.sample_data.append import AppendRefused, write_day
+from loader.sample_data.book import BookError
 from loader.sample_data.generate import generate_sample_data
-from loader.sample_data.models import GenerationSettings, GenerationSummary
+from loader.sample_data.models import (
+    MAX_ACCOUNTS,
+    AppendSettings,
+    AppendSummary,
+    GenerationSettings,
+    GenerationSummary,
+)
+
+DEMO_ACCOUNTS = 20
 
 
 @click.command("sample-data")
@@ -32,14 +43,63 @@ from loader.sample_data.models import GenerationSettings, GenerationSummary
     type=click.IntRange(min=1000),
     default=20_000,
     show_default=True,
-    help="Ordinary usage records to generate, spread over all sources.",
+    help="Ordinary usage records to generate, spread over all sources "
+    "(with --append-day: the ordinary records of that day).",
 )
-def sample_data(out_dir: Path, seed: int, events: int) -> None:
-    """Write deterministic sample raw usage files for the demo contract book in seeds/.
+@click.option(
+    "--accounts",
+    type=click.IntRange(DEMO_ACCOUNTS, MAX_ACCOUNTS),
+    help="Generate a contract book of this many billing accounts (the demo's 20 and more "
+    "derived from them) into --seeds-out. Without it the demo book in seeds/ applies.",
+)
+@click.option(
+    "--seeds-out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of the generated book's seed CSVs (dbt reads it when USAGE_SEEDS_DIR "
+    "names it). With --append-day: the folder that holds the book.",
+)
+@click.option(
+    "--append-day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Add one day of received records to an existing raw folder, in new files only: "
+    "that day's usage, late usage for earlier periods and redeliveries of records "
+    "already written.",
+)
+def sample_data(
+    out_dir: Path,
+    seed: int,
+    events: int,
+    accounts: int | None,
+    seeds_out: Path | None,
+    append_day: datetime | None,
+) -> None:
+    """Write deterministic sample raw usage files for the demo contract book in seeds/,
+    or for a generated book of --accounts billing accounts.
 
-    Raw files already in the five raw folders are replaced.
+    Raw files already in the five raw folders are replaced (except with --append-day, which
+    never touches an existing file).
     """
-    summary = generate_sample_data(GenerationSettings(out_dir=out_dir, seed=seed, events=events))
+    if (accounts is None) != (seeds_out is None):
+        raise click.UsageError("--accounts and --seeds-out go together.")
+    try:
+        if append_day is not None:
+            day = AppendSettings(
+                out_dir=out_dir,
+                day=append_day.date(),
+                seed=seed,
+                events=events,
+                accounts=accounts,
+                seeds_out=seeds_out,
+            )
+            _print_append(write_day(day))
+            return
+        summary = generate_sample_data(
+            GenerationSettings(
+                out_dir=out_dir, seed=seed, events=events, accounts=accounts, seeds_out=seeds_out
+            )
+        )
+    except (AppendRefused, BookError) as error:
+        raise click.UsageError(str(error)) from error
     _print_summary(summary)
 
 
@@ -53,10 +113,27 @@ def _print_summary(summary: GenerationSummary) -> None:
     for source in sorted(by_source):
         files = [item for item in summary.files if item.source_system == source]
         click.echo(f"  {source:<11} {len(files):>2} files {by_source[source]:>12,} records")
-    for title, kinds in (
+    sections = [
         ("Bulk faults (extra copies)", summary.bulk_faults),
         ("Hand-written records by kind", summary.handwritten),
-    ):
+    ]
+    if summary.faults_at_scale:
+        sections.append(("Faults at scale by kind", summary.faults_at_scale))
+    for title, kinds in sections:
         click.echo(f"{title}:")
         for kind, count in sorted(kinds.items()):
             click.echo(f"  {kind:<24} {count:>8,}")
+    if summary.book is not None:
+        book = summary.book
+        click.echo(f"Contract book of {book.accounts:,} accounts in {book.seeds_dir}:")
+        for name, rows in book.rows.items():
+            click.echo(f"  {name:<24} {rows:>8,} rows")
+
+
+def _print_append(summary: AppendSummary) -> None:
+    click.echo(f"Appended {summary.day} to {summary.out_dir}: {len(summary.files)} new files")
+    for written in summary.files:
+        click.echo(f"  {written.relative_path:<48} {written.records:>10,} records")
+    click.echo("Records by kind:")
+    for kind, count in sorted(summary.kinds.items()):
+        click.echo(f"  {kind:<24} {count:>8,}")

@@ -47,13 +47,8 @@ def clear_raw_folders(out_dir: Path) -> int:
     return removed
 
 
-def stage_handwritten(
-    con: duckdb.DuckDBPyConnection, records: tuple[HandwrittenRecord, ...]
-) -> None:
-    """Stage hand-written text lines and the watermark file; metering rows join the bulk.
-
-    Hand-written rows sort after bulk rows of the same instant (`origin` 1).
-    """
+def create_line_table(con: duckdb.DuckDBPyConnection) -> None:
+    """`handwritten_lines`: finished text lines, staged next to the compact bulk rows."""
     con.execute(
         """
         create table handwritten_lines (
@@ -67,6 +62,29 @@ def stage_handwritten(
         )
         """
     )
+
+
+def stage_watermarks(con: duckdb.DuckDBPyConnection, file_name: str, lines: list[str]) -> None:
+    """Stage a watermark file: its header first, then its rows in order."""
+    header, *rows = lines
+    con.execute(
+        "insert into handwritten_lines values ('watermarks', ?, -1, -1, 0, null, ?)",
+        [file_name, header],
+    )
+    con.executemany(
+        "insert into handwritten_lines values ('watermarks', ?, 0, 0, ?, null, ?)",
+        [(file_name, index, line) for index, line in enumerate(rows)],
+    )
+
+
+def stage_handwritten(
+    con: duckdb.DuckDBPyConnection, records: tuple[HandwrittenRecord, ...]
+) -> None:
+    """Stage hand-written text lines and the watermark file; metering rows join the bulk.
+
+    Hand-written rows sort after bulk rows of the same instant (`origin` 1).
+    """
+    create_line_table(con)
     text_rows = []
     metering_rows = []
     for index, record in enumerate(records):
@@ -100,15 +118,7 @@ def stage_handwritten(
             "insert into metering_bulk values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             metering_rows,
         )
-    header, *rows = watermark_lines()
-    con.execute(
-        "insert into handwritten_lines values ('watermarks', ?, -1, -1, 0, null, ?)",
-        [WATERMARK_FILE, header],
-    )
-    con.executemany(
-        "insert into handwritten_lines values ('watermarks', ?, 0, 0, ?, null, ?)",
-        [(WATERMARK_FILE, index, line) for index, line in enumerate(rows)],
-    )
+    stage_watermarks(con, WATERMARK_FILE, watermark_lines())
 
 
 def sort_text_source(con: duckdb.DuckDBPyConnection, source: str, bulk: str | None) -> None:

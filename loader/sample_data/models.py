@@ -60,14 +60,54 @@ ScenarioKind = Literal[
 ]
 
 
+MAX_ACCOUNTS = 50_000
+
+
 class GenerationSettings(BaseModel):
-    """What the command line asked for."""
+    """What the command line asked for.
+
+    With `accounts`, the contract book is generated (that many billing accounts, derived from
+    the demo book in `demo_seeds`) and written to `seeds_out`; without, the demo book applies.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     out_dir: Path
     seed: int = Field(ge=0, le=2**31 - 1)
     events: int = Field(ge=1000)
+    accounts: int | None = Field(default=None, ge=1, le=MAX_ACCOUNTS)
+    seeds_out: Path | None = None
+    demo_seeds: Path | None = None
+
+    @model_validator(mode="after")
+    def _book_has_a_folder(self) -> GenerationSettings:
+        if (self.accounts is None) != (self.seeds_out is None):
+            raise ValueError("a generated book (accounts) is written to seeds_out: give both")
+        return self
+
+
+class AppendSettings(BaseModel):
+    """One more day of received records for an existing raw folder (`--append-day`).
+
+    `events` counts the ordinary records of that day. With `accounts`, the day belongs to the
+    generated book in `seeds_out` (which must hold that book); without, to the demo book.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    out_dir: Path
+    day: date
+    seed: int = Field(ge=0, le=2**31 - 1)
+    events: int = Field(ge=1000)
+    accounts: int | None = Field(default=None, ge=1, le=MAX_ACCOUNTS)
+    seeds_out: Path | None = None
+    demo_seeds: Path | None = None
+
+    @model_validator(mode="after")
+    def _book_has_a_folder(self) -> AppendSettings:
+        if (self.accounts is None) != (self.seeds_out is None):
+            raise ValueError("a generated book (accounts) is read from seeds_out: give both")
+        return self
 
 
 class UsageFeed(BaseModel):
@@ -198,12 +238,23 @@ class WrittenFile(BaseModel):
     records: int
 
 
+class BookSummary(BaseModel):
+    """A generated contract book: where its seeds went and their rows per seed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    seeds_dir: Path
+    accounts: int
+    rows: dict[str, int]
+
+
 class GenerationSummary(BaseModel):
     """What was written: files, records per source, and the injected faults by kind.
 
     `bulk_faults` counts the extra copies the bulk adds (redeliveries, re-exports, edits,
     deletions, corrections); `handwritten` counts hand-written records by scenario kind (a pair
-    such as an original and its conflicting copy counts both records).
+    such as an original and its conflicting copy counts both records); `faults_at_scale` counts
+    the faulty records of a generated book's accounts by kind.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -215,9 +266,23 @@ class GenerationSummary(BaseModel):
     removed_files: int
     bulk_faults: dict[str, int]
     handwritten: dict[str, int]
+    faults_at_scale: dict[str, int] = Field(default_factory=dict)
+    book: BookSummary | None = None
 
     def records_by_source(self) -> dict[str, int]:
         totals: dict[str, int] = {}
         for written in self.files:
             totals[written.source_system] = totals.get(written.source_system, 0) + written.records
         return totals
+
+
+class AppendSummary(BaseModel):
+    """What `--append-day` wrote: the new files and their records by kind (`usage` for the
+    day's ordinary records)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    out_dir: Path
+    day: date
+    files: list[WrittenFile]
+    kinds: dict[str, int]
