@@ -80,7 +80,9 @@ def dbt_env(raw: Path, seeds: Path, db: Path) -> dict[str, str]:
     return {
         **os.environ,
         "USAGE_RAW_DIR": str(raw),
-        "USAGE_SEEDS_DIR": str(seeds),
+        # relative to the project: dbt writes compiled seed SQL under target/run/<seed path>,
+        # which for an absolute seed path would be the seed file itself
+        "USAGE_SEEDS_DIR": os.path.relpath(seeds, PROJECT),
         "USAGE_DUCKDB_PATH": str(db),
         "USAGE_DUCKDB_MEMORY_LIMIT": MEMORY_LIMIT,
         "DBT_PROFILES_DIR": str(PROJECT),
