@@ -48,9 +48,15 @@ def build_pipeline(workdir: Path) -> BuiltPipeline:
 
 
 def run_dbt_build(
-    workdir: Path, raw_dir: Path, *, full_refresh: bool, db_name: str = "usage_billing.duckdb"
+    workdir: Path,
+    raw_dir: Path,
+    *,
+    full_refresh: bool,
+    db_name: str = "usage_billing.duckdb",
+    seeds_dir: Path | None = None,
 ) -> BuiltPipeline:
-    """`dbt build` of the project on raw_dir into workdir (its own DuckDB file and target)."""
+    """`dbt build` of the project on raw_dir into workdir (its own DuckDB file and target),
+    with the contract book of seeds_dir (default: the project's seeds/)."""
     target_dir = workdir / "target"
     db_path = workdir / db_name
     bin_dir = Path(sys.executable).parent
@@ -60,6 +66,9 @@ def run_dbt_build(
         "USAGE_DUCKDB_PATH": str(db_path),
         "DBT_PROFILES_DIR": str(PROJECT_DIR),
     }
+    if seeds_dir is not None:
+        # relative to the project: dbt writes compiled seed SQL at the seed's path under target/
+        env["USAGE_SEEDS_DIR"] = os.path.relpath(seeds_dir, PROJECT_DIR)
     completed = subprocess.run(
         [
             bin_dir / "dbt",

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from loader.sample_data.scenarios import handwritten_records
-from loader.tests.pipeline_build import BuiltPipeline, build_pipeline
+from loader.tests.pipeline_build import PROJECT_DIR, BuiltPipeline, build_pipeline, run_dbt_build
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,20 @@ def test_every_external_id_is_netsuite_safe_and_unique(marts: duckdb.DuckDBPyCon
         """
     ).fetchall()[0]
     assert total > 0 and total == distinct and bad == 0
+
+
+def test_an_empty_contract_book_and_empty_raw_folders_still_build(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for seed in sorted((PROJECT_DIR / "seeds").glob("*.csv")):
+        header = seed.read_text(encoding="utf-8").splitlines()[0]
+        (seeds / seed.name).write_text(header + "\n", encoding="utf-8")
+    raw = tmp_path / "raw"
+    for source in ("telemetry", "stripe", "salesforce", "metering", "watermarks"):
+        (raw / source).mkdir(parents=True)
+    built = run_dbt_build(tmp_path, raw, full_refresh=True, seeds_dir=seeds)
+    with duckdb.connect(str(built.db_path), read_only=True) as connection:
+        assert connection.sql("select count(*) from fct_usage_records").fetchall() == [(0,)]
+        assert connection.sql(
+            "select count(*), bool_and(is_balanced) from rpt_source_reconciliation"
+        ).fetchall() == [(5, True)]
