@@ -17,21 +17,11 @@
 
 {#- The files to read for a staging model: every file matching the patterns on a full build; on an
     incremental build only those not read before. Returns a list of dicts (path, name, size,
-    modified_at, md5). -#}
+    modified_at, md5). Engines differ only in how they list and hash files
+    (raw_file_listing, raw_file_md5s). -#}
 {% macro raw_files_to_read(source_system, patterns) -%}
-    {{ return(adapter.dispatch('raw_files_to_read', 'usage_billing')(source_system, patterns)) }}
-{%- endmacro %}
-
-{% macro default__raw_files_to_read(source_system, patterns) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set globs = [] -%}
-    {%- for pattern in patterns -%}
-        {%- do globs.append("'" ~ raw_dir(source_system) ~ "/" ~ pattern ~ "'") -%}
-    {%- endfor -%}
-    {%- set found = run_query(
-        "select filename, parse_filename(filename), size, cast(last_modified as varchar) "
-        ~ "from read_blob([" ~ globs | join(", ") ~ "]) order by filename"
-    ) -%}
+    {%- set found = raw_file_listing(source_system, patterns) -%}
     {%- set loaded = {} -%}
     {%- if is_incremental() -%}
         {%- set existing_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
@@ -42,7 +32,7 @@
             ) }}
         {%- endif -%}
         {%- set previous = run_query(
-            "select distinct file_name, file_size, file_modified_at, file_md5 from " ~ this
+            "select distinct file_name, file_size, cast(file_modified_at as string), file_md5 from " ~ this
         ) -%}
         {%- for row in previous.rows -%}
             {%- do loaded.update({row[0]: {'size': row[1], 'modified_at': row[2], 'md5': row[3]}}) -%}
@@ -50,16 +40,19 @@
     {%- endif -%}
     {%- set files = [] -%}
     {%- set present = [] -%}
-    {%- for row in found.rows -%}
-        {%- do present.append(row[1]) -%}
-        {%- set file = {'path': row[0], 'name': row[1], 'size': row[2], 'modified_at': row[3], 'md5': none} -%}
-        {%- if row[1] not in loaded -%}
+    {%- for file in found -%}
+        {%- do present.append(file['name']) -%}
+        {%- if file['name'] not in loaded -%}
             {%- do files.append(file) -%}
         {%- else -%}
-            {%- set before = loaded[row[1]] -%}
-            {%- if before['size'] != row[2] or (before['modified_at'] != row[3] and raw_file_md5(row[0]) != before['md5']) -%}
+            {%- set before = loaded[file['name']] -%}
+            {#- a file is the same when its size and time are; a new time with the same content
+                (a file copied or regenerated identically) is the same file too -#}
+            {%- if before['size'] != file['size']
+                or (before['modified_at'] != file['modified_at']
+                    and raw_file_md5s(source_system, [file])[file['name']] != before['md5']) -%}
                 {{ exceptions.raise_compiler_error(
-                    "raw file " ~ row[0] ~ " changed after its records were read (size or content differs). "
+                    "raw file " ~ file['path'] ~ " changed after its records were read (size or content differs). "
                     ~ "Raw files are immutable once delivered: deliver corrections as new files, "
                     ~ "or rebuild with `dbt build --full-refresh`."
                 ) }}
@@ -75,19 +68,48 @@
         {%- endif -%}
     {%- endfor -%}
     {%- if files | length > 0 -%}
-        {%- set paths = [] -%}
-        {%- for file in files -%}{%- do paths.append("'" ~ file['path'] ~ "'") -%}{%- endfor -%}
-        {%- set hashes = run_query("select filename, md5(content) from read_blob([" ~ paths | join(", ") ~ "])") -%}
-        {%- set by_path = {} -%}
-        {%- for row in hashes.rows -%}{%- do by_path.update({row[0]: row[1]}) -%}{%- endfor -%}
-        {%- for file in files -%}{%- do file.update({'md5': by_path[file['path']]}) -%}{%- endfor -%}
+        {%- set hashes = raw_file_md5s(source_system, files) -%}
+        {%- for file in files -%}{%- do file.update({'md5': hashes[file['name']]}) -%}{%- endfor -%}
     {%- endif -%}
     {{ return(files) }}
 {%- endmacro %}
 
-{% macro raw_file_md5(path) -%}
-    {%- set result = run_query("select md5(content) from read_blob('" ~ path ~ "')") -%}
-    {{ return(result.columns[0].values()[0]) }}
+{#- The files of a source folder matching the patterns: [{path, name, size, modified_at (text)}],
+    by path. A missing folder lists no file. -#}
+{% macro raw_file_listing(source_system, patterns) -%}
+    {{ return(adapter.dispatch('raw_file_listing', 'usage_billing')(source_system, patterns)) }}
+{%- endmacro %}
+
+{% macro default__raw_file_listing(source_system, patterns) -%}
+    {%- set globs = [] -%}
+    {%- for pattern in patterns -%}
+        {%- do globs.append("'" ~ raw_dir(source_system) ~ "/" ~ pattern ~ "'") -%}
+    {%- endfor -%}
+    {%- set found = run_query(
+        "select filename, parse_filename(filename), size, cast(last_modified as varchar) "
+        ~ "from read_blob([" ~ globs | join(", ") ~ "]) order by filename"
+    ) -%}
+    {%- set files = [] -%}
+    {%- for row in found.rows -%}
+        {%- do files.append({'path': row[0], 'name': row[1], 'size': row[2], 'modified_at': row[3], 'md5': none}) -%}
+    {%- endfor -%}
+    {{ return(files) }}
+{%- endmacro %}
+
+{#- The MD5 of each file's bytes, by file name. -#}
+{% macro raw_file_md5s(source_system, files) -%}
+    {{ return(adapter.dispatch('raw_file_md5s', 'usage_billing')(source_system, files)) }}
+{%- endmacro %}
+
+{% macro default__raw_file_md5s(source_system, files) -%}
+    {%- set paths = [] -%}
+    {%- for file in files -%}{%- do paths.append("'" ~ file['path'] ~ "'") -%}{%- endfor -%}
+    {%- set result = run_query(
+        "select parse_filename(filename), md5(content) from read_blob([" ~ paths | join(", ") ~ "])"
+    ) -%}
+    {%- set hashes = {} -%}
+    {%- for row in result.rows -%}{%- do hashes.update({row[0]: row[1]}) -%}{%- endfor -%}
+    {{ return(hashes) }}
 {%- endmacro %}
 
 {#- The metadata of the files read, joined to each record by path. -#}

@@ -257,66 +257,10 @@
 
 {#- ---- Raw files ------------------------------------------------------------------------------ -#}
 
-{#- Which files to read: as default__raw_files_to_read (every matching file on a full build, the
-    files not read before on an incremental one; a read file that changed or vanished stops the
-    build), with Spark listing and hashing the files. -#}
-{% macro spark__raw_files_to_read(source_system, patterns) -%}
-    {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set found = spark_raw_file_listing(source_system, patterns) -%}
-    {%- set loaded = {} -%}
-    {%- if is_incremental() -%}
-        {%- set existing_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
-        {%- if 'file_md5' not in existing_columns -%}
-            {{ exceptions.raise_compiler_error(
-                this ~ " was built by an earlier version that did not record which raw files it read: "
-                ~ "rebuild it once with `dbt build --full-refresh`."
-            ) }}
-        {%- endif -%}
-        {%- set previous = run_query(
-            "select distinct file_name, file_size, cast(file_modified_at as string), file_md5 from " ~ this
-        ) -%}
-        {%- for row in previous.rows -%}
-            {%- do loaded.update({row[0]: {'size': row[1], 'modified_at': row[2], 'md5': row[3]}}) -%}
-        {%- endfor -%}
-    {%- endif -%}
-    {%- set files = [] -%}
-    {%- set present = [] -%}
-    {%- for file in found -%}
-        {%- do present.append(file['name']) -%}
-        {%- if file['name'] not in loaded -%}
-            {%- do files.append(file) -%}
-        {%- else -%}
-            {%- set before = loaded[file['name']] -%}
-            {%- if before['size'] != file['size']
-                or (before['modified_at'] != file['modified_at']
-                    and spark_raw_file_md5s(source_system, [file])[file['name']] != before['md5']) -%}
-                {{ exceptions.raise_compiler_error(
-                    "raw file " ~ file['path'] ~ " changed after its records were read (size or content differs). "
-                    ~ "Raw files are immutable once delivered: deliver corrections as new files, "
-                    ~ "or rebuild with `dbt build --full-refresh`."
-                ) }}
-            {%- endif -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- for name in loaded -%}
-        {%- if name not in present -%}
-            {{ exceptions.raise_compiler_error(
-                "raw file " ~ name ~ " of " ~ source_system ~ " was read by an earlier build and is no longer in "
-                ~ raw_dir(source_system) ~ ". Put it back, or rebuild with `dbt build --full-refresh`."
-            ) }}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- if files | length > 0 -%}
-        {%- set hashes = spark_raw_file_md5s(source_system, files) -%}
-        {%- for file in files -%}{%- do file.update({'md5': hashes[file['name']]}) -%}{%- endfor -%}
-    {%- endif -%}
-    {{ return(files) }}
-{%- endmacro %}
-
 {#- The files of a source folder that match the patterns, by path: [{path, name, size,
     modified_at}]. The raw dir is listed (it must exist), so that a missing source folder lists no
     file instead of failing. -#}
-{% macro spark_raw_file_listing(source_system, patterns) -%}
+{% macro spark__raw_file_listing(source_system, patterns) -%}
     {%- set parent = raw_dir(source_system).rsplit('/', 1)[0] -%}
     {%- set queries = [] -%}
     {%- for pattern in patterns -%}
@@ -340,7 +284,7 @@
 {%- endmacro %}
 
 {#- The MD5 of each file's bytes, by file name (as DuckDB's md5 of read_blob's content). -#}
-{% macro spark_raw_file_md5s(source_system, files) -%}
+{% macro spark__raw_file_md5s(source_system, files) -%}
     {%- set result = run_query(
         "select _metadata.file_name, md5(content) from binaryFile.`" ~ spark_raw_files_glob(source_system, files) ~ "`"
     ) -%}
