@@ -114,7 +114,8 @@ def floor_query(workdir: Path, raw: Path, seeds: Path) -> Measured:
     runner = (
         "import duckdb, sys;"
         f"c = duckdb.connect(sys.argv[1], config={{'threads': {THREADS}, "
-        f"'memory_limit': '{MEMORY_LIMIT}', 'TimeZone': 'UTC'}});"
+        f"'memory_limit': '{MEMORY_LIMIT}'}});"
+        "c.execute(\"set TimeZone = 'UTC'\");"
         "c.execute(open(sys.argv[2]).read());"
         "print(c.sql('select count(*), sum(events) from floor_daily_usage').fetchall())"
     )

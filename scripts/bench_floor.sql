@@ -1,6 +1,7 @@
 -- The floor: the least work any implementation must do with the same raw files. Read every
 -- source, deduplicate by its rule, map customers and metrics, and aggregate usage to billing
--- account × metric × local day. No quarantine, no audit trail, no segments, no rating.
+-- account × metric × local day. No quarantine (unreadable rows are skipped), no audit trail, no
+-- segments, no rating.
 -- Placeholders: {raw} (raw folder), {seeds} (contract book folder).
 create or replace table floor_daily_usage as
 with
@@ -48,7 +49,10 @@ stripe as (
         try_cast(value as decimal(38, 9)) as quantity,
         false as is_deleted,
         'first' as policy
-    from read_csv('{raw}/stripe/*.csv', header = true, all_varchar = true, union_by_name = true)
+    from read_csv(
+        '{raw}/stripe/*.csv', header = true, all_varchar = true, union_by_name = true,
+        delim = ',', quote = '"', strict_mode = false, null_padding = true, ignore_errors = true
+    )
 ),
 
 salesforce as (
@@ -63,7 +67,10 @@ salesforce as (
         try_cast(Quantity__c as decimal(38, 9)) as quantity,
         lower(IsDeleted) = 'true' as is_deleted,
         'last' as policy
-    from read_csv('{raw}/salesforce/*.csv', header = true, all_varchar = true, union_by_name = true)
+    from read_csv(
+        '{raw}/salesforce/*.csv', header = true, all_varchar = true, union_by_name = true,
+        delim = ',', quote = '"', strict_mode = false, null_padding = true, ignore_errors = true
+    )
 ),
 
 metering as (
