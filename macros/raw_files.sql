@@ -50,7 +50,8 @@
                 (a file copied or regenerated identically) is the same file too -#}
             {%- if before['size'] != file['size']
                 or (before['modified_at'] != file['modified_at']
-                    and raw_file_md5s(source_system, [file])[file['name']] != before['md5']) -%}
+                    and (before['md5'] is none
+                        or raw_file_md5s(source_system, [file])[file['name']] != before['md5'])) -%}
                 {{ exceptions.raise_compiler_error(
                     "raw file " ~ file['path'] ~ " changed after its records were read (size or content differs). "
                     ~ "Raw files are immutable once delivered: deliver corrections as new files, "
@@ -67,9 +68,11 @@
             ) }}
         {%- endif -%}
     {%- endfor -%}
-    {%- if files | length > 0 -%}
-        {%- set hashes = raw_file_md5s(source_system, files) -%}
-        {%- for file in files -%}{%- do file.update({'md5': hashes[file['name']]}) -%}{%- endfor -%}
+    {#- hashing reads a whole file into memory: files above 256 MiB are known by size and time -#}
+    {%- set hashable = files | selectattr('size', 'le', 268435456) | list -%}
+    {%- if hashable | length > 0 -%}
+        {%- set hashes = raw_file_md5s(source_system, hashable) -%}
+        {%- for file in hashable -%}{%- do file.update({'md5': hashes[file['name']]}) -%}{%- endfor -%}
     {%- endif -%}
     {{ return(files) }}
 {%- endmacro %}
@@ -117,7 +120,7 @@
     (
         values
         {% for file in files -%}
-            ('{{ file.path }}', '{{ file.name }}', cast({{ file.size }} as bigint), cast('{{ file.modified_at }}' as {{ type_instant() }}), '{{ file.md5 }}'){% if not loop.last %},{% endif %}
+            ('{{ file.path }}', '{{ file.name }}', cast({{ file.size }} as bigint), cast('{{ file.modified_at }}' as {{ type_instant() }}), {{ "'" ~ file.md5 ~ "'" if file.md5 else 'cast(null as string)' }}){% if not loop.last %},{% endif %}
         {% endfor -%}
     ) as raw_files (file_path, file_name, file_size, file_modified_at, file_md5)
 {%- endmacro %}

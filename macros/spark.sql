@@ -311,7 +311,7 @@
     (
         values
         {% for file in files -%}
-            ({{ spark_string_literal(file['name']) }}, cast({{ file['size'] }} as bigint), cast('{{ file['modified_at'] }}' as timestamp), '{{ file['md5'] }}'){% if not loop.last %},{% endif %}
+            ({{ spark_string_literal(file['name']) }}, cast({{ file['size'] }} as bigint), cast('{{ file['modified_at'] }}' as timestamp), {{ "'" ~ file['md5'] ~ "'" if file['md5'] else 'cast(null as string)' }}){% if not loop.last %},{% endif %}
         {% endfor -%}
     ) as raw_files (file_name, file_size, file_modified_at, file_md5)
 {%- endmacro %}

@@ -155,6 +155,7 @@ def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
             "where source_system <> 'watermarks'"
         ).fetchall()[0]
         usage_records = connection.sql("select count(*) from fct_usage_records").fetchall()[0][0]
+    # one more day of raw files: that day's share of the volume (the data spans ~110 days)
     appended = measure(
         [
             BIN / "usage-loader",
@@ -162,7 +163,7 @@ def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
             "--out",
             raw,
             "--events",
-            str(events),
+            str(max(1000, events // 110)),
             "--accounts",
             str(accounts),
             "--seeds-out",
