@@ -37,7 +37,7 @@ adjusting_segments as (
     from changed
     inner join unbilled_segments
         on changed.subscription_line_id = unbilled_segments.subscription_line_id
-        and unbilled_segments.billing_period_start > changed.billing_period_start
+            and changed.billing_period_start < unbilled_segments.billing_period_start
 ),
 
 final as (
@@ -70,7 +70,7 @@ final as (
     from changed
     left join adjusting_segments
         on changed.period_segment_id = adjusting_segments.period_segment_id
-        and adjusting_segments.adjusting_rank = 1
+            and adjusting_segments.adjusting_rank = 1
 )
 
 select * from final
