@@ -30,6 +30,7 @@ from loader.sample_data.scenarios.stripe import (
     APPROVED_PERIOD_START,
     approved_invoice_total,
 )
+from loader.tests.seed_integrity import SEED_INTEGRITY_CHECKS
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "seeds"
@@ -347,60 +348,7 @@ def test_seeds_load_with_their_pinned_types_and_hold_the_demo_world(
 
 
 def test_seed_references_resolve(db: duckdb.DuckDBPyConnection) -> None:
-    orphans = {
-        "subscription account": """
-            select subscription_id from subscriptions
-            anti join billing_accounts using (billing_account_id)""",
-        "line subscription": """
-            select subscription_line_id from subscription_lines
-            anti join subscriptions using (subscription_id)""",
-        "line plan": """
-            select subscription_line_id from subscription_lines
-            anti join price_plans using (price_plan_id)""",
-        "plan tiers": """
-            select price_plan_id from price_plans
-            anti join price_plan_tiers using (price_plan_id)""",
-        "tier plan": """
-            select price_plan_id from price_plan_tiers
-            anti join price_plans using (price_plan_id)""",
-        "line metric": """
-            select subscription_line_id from subscription_lines
-            where metric is not null and metric not in (select metric from metrics)""",
-        "amendment line": """
-            select amendment_id from amendments
-            anti join subscription_lines using (subscription_line_id)""",
-        "amendment plan": """
-            select amendment_id from amendments
-            where new_price_plan_id is not null
-              and new_price_plan_id not in (select price_plan_id from price_plans)""",
-        "mapping metric": """
-            select source_metric from metric_mappings anti join metrics using (metric)""",
-        "mapping account": """
-            select source_customer_key from customer_mappings
-            anti join billing_accounts using (billing_account_id)""",
-        "billing run subscription": """
-            select subscription_id from billing_runs
-            anti join subscriptions using (subscription_id)""",
-        "approval account": """
-            select billing_account_id from usage_approvals
-            anti join billing_accounts using (billing_account_id)""",
-        "plan currency": """
-            select l.subscription_line_id
-            from subscription_lines as l
-            join subscriptions as s using (subscription_id)
-            join billing_accounts as a using (billing_account_id)
-            join price_plans as p on p.price_plan_id = l.price_plan_id
-            where p.currency <> a.currency""",
-        "amended plan currency": """
-            select m.amendment_id
-            from amendments as m
-            join subscription_lines as l using (subscription_line_id)
-            join subscriptions as s using (subscription_id)
-            join billing_accounts as a using (billing_account_id)
-            join price_plans as p on p.price_plan_id = m.new_price_plan_id
-            where p.currency <> a.currency""",
-    }
-    for name, sql in orphans.items():
+    for name, sql in SEED_INTEGRITY_CHECKS.items():
         assert db.execute(sql).fetchall() == [], name
 
 

@@ -30,6 +30,7 @@ from loader.sample_data.book import SEED_TABLES
 from loader.sample_data.fault_plan import FAULT_RATES
 from loader.sample_data.generate import generate_sample_data
 from loader.sample_data.models import GenerationSettings, GenerationSummary
+from loader.tests.seed_integrity import SEED_INTEGRITY_CHECKS
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SEEDS = REPO / "seeds"
@@ -244,71 +245,7 @@ def test_book_keys_are_unique_and_references_resolve(db: duckdb.DuckDBPyConnecti
     }
     for table, key in keys.items():
         assert _rows(db, f"select {key} from {table} group by all having count(*) > 1") == [], table
-    orphans = {
-        "subscription account": """
-            select subscription_id from subscriptions
-            anti join billing_accounts using (billing_account_id)""",
-        "line subscription": """
-            select subscription_line_id from subscription_lines
-            anti join subscriptions using (subscription_id)""",
-        "line plan": """
-            select subscription_line_id from subscription_lines
-            anti join price_plans using (price_plan_id)""",
-        "line metric": """
-            select subscription_line_id from subscription_lines
-            where metric is not null and metric not in (select metric from metrics)""",
-        "amendment line": """
-            select amendment_id from amendments
-            anti join subscription_lines using (subscription_line_id)""",
-        "amendment plan": """
-            select amendment_id from amendments
-            where new_price_plan_id is not null
-              and new_price_plan_id not in (select price_plan_id from price_plans)""",
-        "mapping account": """
-            select source_customer_key from customer_mappings
-            anti join billing_accounts using (billing_account_id)""",
-        "billing run subscription": """
-            select subscription_id from billing_runs
-            anti join subscriptions using (subscription_id)""",
-        "approval account": """
-            select billing_account_id from usage_approvals
-            anti join billing_accounts using (billing_account_id)""",
-        "plan currency": """
-            select l.subscription_line_id
-            from subscription_lines as l
-            join subscriptions as s using (subscription_id)
-            join billing_accounts as a using (billing_account_id)
-            join price_plans as p on p.price_plan_id = l.price_plan_id
-            where p.currency <> a.currency""",
-        "amended plan currency": """
-            select m.amendment_id
-            from amendments as m
-            join subscription_lines as l using (subscription_line_id)
-            join subscriptions as s using (subscription_id)
-            join billing_accounts as a using (billing_account_id)
-            join price_plans as p on p.price_plan_id = m.new_price_plan_id
-            where p.currency <> a.currency""",
-        "approval currency": """
-            select u.billing_account_id
-            from usage_approvals as u
-            join billing_accounts as a using (billing_account_id)
-            where u.currency <> a.currency""",
-        "charge type and revenue rule": """
-            select subscription_line_id
-            from subscription_lines as l
-            join price_plans as p using (price_plan_id)
-            where (charge_type = 'recurring') <> (metric is null)
-               or (charge_type = 'recurring') <> (rev_rec_rule = 'ratable')
-               or (charge_type = 'recurring') <> (p.pricing_model = 'flat')
-               or (charge_type = 'prepaid') <> (prepaid_quantity is not null)""",
-        "amended metric plan": """
-            select m.amendment_id
-            from amendments as m
-            join subscription_lines as l using (subscription_line_id)
-            join price_plans as p on p.price_plan_id = m.new_price_plan_id
-            where p.pricing_model = 'flat'""",
-    }
-    for name, sql in orphans.items():
+    for name, sql in SEED_INTEGRITY_CHECKS.items():
         assert _rows(db, sql) == [], name
     assert _rows(db, "select count(*) from billing_accounts") == [(ACCOUNTS,)]
     assert _rows(
