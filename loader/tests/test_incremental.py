@@ -1,6 +1,7 @@
 """An incremental build equals a full refresh: build on the raw files delivered so far, deliver
 more files (new usage, late usage for billed periods, duplicate deliveries and re-exports), build
-incrementally, and compare every mart with a --full-refresh build of the same files."""
+incrementally, and compare every mart and every incremental event table with a --full-refresh
+build of the same files; then change the contract book's mappings and compare again."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from loader.tests.pipeline_build import run_dbt_build, write_sample_data
+from loader.tests.pipeline_build import PROJECT_DIR, run_dbt_build, write_sample_data
 
 MARTS = (
     "fct_usage_records",
@@ -24,6 +25,10 @@ MARTS = (
     "fct_revenue_schedule",
     "rpt_revenue_rollforward",
 )
+# The event tables built incrementally by event key, compared like the marts.
+EVENT_TABLES = ("int_usage_events_deduplicated", "int_usage_events_mapped")
+# Columns that name the run that wrote a row, which differ between any two builds.
+RUN_COLUMNS = ("dbt_invocation_id", "decided_by_invocation_id")
 # Files delivered after the first build: the last month of every source and a telemetry replay
 # (duplicate deliveries), which also carry late usage for billed periods.
 LATER_FILES = ("*2026-04*", "replay-*")
@@ -35,9 +40,9 @@ def _rows(db_path: Path, table: str) -> list[tuple]:
             name
             for (name,) in connection.sql(
                 f"select column_name from information_schema.columns "
-                f"where table_name = '{table}' and column_name <> 'dbt_invocation_id' "
-                f"order by ordinal_position"
+                f"where table_name = '{table}' order by ordinal_position"
             ).fetchall()
+            if name not in RUN_COLUMNS
         ]
         column_list = ", ".join(f'"{name}"' for name in columns)
         return sorted(
@@ -71,7 +76,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     return incremental.db_path, full.db_path, delivered
 
 
-@pytest.mark.parametrize("table", MARTS)
+@pytest.mark.parametrize("table", MARTS + EVENT_TABLES)
 def test_incremental_build_equals_full_refresh(builds: tuple[Path, Path, Path], table: str) -> None:
     incremental_db, full_db, _ = builds
     incremental_rows = _rows(incremental_db, table)
@@ -93,3 +98,53 @@ def test_a_changed_raw_file_stops_the_incremental_build(
             run_dbt_build(workdir, delivered, full_refresh=False)
     finally:
         changed.write_bytes(original)
+
+
+@pytest.fixture(scope="module")
+def contract_change_builds(
+    builds: tuple[Path, Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Path]:
+    """The incremental build again, after the contract book's mappings changed (an account moves
+    time zone, a metric's multiplier changes), against a full refresh with the same book."""
+    incremental_db, _, delivered = builds
+    workdir = tmp_path_factory.mktemp("contract-change")
+    seeds = workdir / "seeds"
+    shutil.copytree(PROJECT_DIR / "seeds", seeds)
+    accounts = seeds / "billing_accounts.csv"
+    accounts.write_text(
+        accounts.read_text(encoding="utf-8").replace(
+            "Northwind Logistics LLC,USD,America/Chicago", "Northwind Logistics LLC,USD,America/Denver"
+        ),
+        encoding="utf-8",
+    )
+    mappings = seeds / "metric_mappings.csv"
+    mappings.write_text(
+        mappings.read_text(encoding="utf-8").replace(
+            "telemetry,api.request,api_calls,1", "telemetry,api.request,api_calls,2"
+        ),
+        encoding="utf-8",
+    )
+    assert seeds.joinpath("billing_accounts.csv").read_text(encoding="utf-8") != (
+        PROJECT_DIR / "seeds" / "billing_accounts.csv"
+    ).read_text(encoding="utf-8")
+
+    incremental_dir = workdir / "incremental"
+    incremental_dir.mkdir()
+    shutil.copy2(incremental_db, incremental_dir / incremental_db.name)
+    incremental = run_dbt_build(incremental_dir, delivered, full_refresh=False, seeds_dir=seeds)
+    full_dir = workdir / "full"
+    full_dir.mkdir()
+    full = run_dbt_build(full_dir, delivered, full_refresh=True, seeds_dir=seeds)
+    return incremental.db_path, full.db_path
+
+
+@pytest.mark.parametrize("table", ("fct_usage_records", "fct_invoice_preview") + EVENT_TABLES)
+def test_incremental_build_after_a_contract_book_change_equals_full_refresh(
+    contract_change_builds: tuple[Path, Path], builds: tuple[Path, Path, Path], table: str
+) -> None:
+    incremental_db, full_db = contract_change_builds
+    changed_rows = _rows(incremental_db, table)
+    assert changed_rows == _rows(full_db, table)
+    if table in ("fct_usage_records", "int_usage_events_mapped"):
+        # the change reached the rows: they differ from the build before it
+        assert changed_rows != _rows(builds[0], table)

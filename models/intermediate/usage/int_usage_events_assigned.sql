@@ -15,41 +15,49 @@ period_segments as (
     select * from {{ ref('int_line_segments_prorated') }}
 ),
 
-candidates as (
+calendar as (
+    select * from {{ ref('int_calendar_days') }}
+),
+
+-- the segment that holds each account × metric × local day: two lines for one metric on one day,
+-- the earliest line holds it. A few rows per account and day, so each event finds its segment by
+-- an equality join instead of a range join over all its line's segments.
+day_holders as (
     select
-        events.raw_record_id,
+        lines.billing_account_id,
+        lines.metric,
+        calendar.calendar_date as usage_local_date,
         period_segments.period_segment_id,
         period_segments.subscription_line_id,
         period_segments.billing_period_start,
         period_segments.is_billed,
         period_segments.billed_at,
-        -- two lines for one metric on one day: the earliest line holds the event
         row_number() over (
-            partition by events.raw_record_id
+            partition by lines.billing_account_id, lines.metric, calendar.calendar_date
             order by lines.line_start_date, lines.subscription_id, lines.subscription_line_number
-        ) as candidate_rank
-    from events
-    inner join lines
-        on events.billing_account_id = lines.billing_account_id
-            and events.metric = lines.metric
+        ) as holder_rank
+    from lines
     inner join period_segments
         on lines.subscription_line_id = period_segments.subscription_line_id
-            and events.usage_local_date between period_segments.segment_start and period_segments.segment_end
-    where events.mapping_reason is null
+    inner join calendar
+        on calendar.calendar_date between period_segments.segment_start and period_segments.segment_end
 ),
 
 assigned as (
     select
         events.*,
-        candidates.period_segment_id,
-        candidates.subscription_line_id,
-        candidates.billing_period_start,
-        coalesce(candidates.is_billed, false) as is_billed,
-        candidates.billed_at
+        day_holders.period_segment_id,
+        day_holders.subscription_line_id,
+        day_holders.billing_period_start,
+        coalesce(day_holders.is_billed, false) as is_billed,
+        day_holders.billed_at
     from events
-    left join candidates
-        on events.raw_record_id = candidates.raw_record_id
-            and candidates.candidate_rank = 1
+    left join day_holders
+        on events.mapping_reason is null
+            and events.billing_account_id = day_holders.billing_account_id
+            and events.metric = day_holders.metric
+            and events.usage_local_date = day_holders.usage_local_date
+            and day_holders.holder_rank = 1
 ),
 
 final as (

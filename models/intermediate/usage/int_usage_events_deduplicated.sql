@@ -1,10 +1,40 @@
+{{ config(
+    materialized=event_grain_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='event_key',
+    on_schema_change='fail',
+) }}
+
 -- One row per valid raw usage record, with its deduplication outcome: the copy or version that
 -- counts, a duplicate delivery, or a superseded version, and the interval in which it was current.
+-- Incremental by event: a run re-decides the events that have a record in a file not read before,
+-- over all their records, and replaces their rows (macros/incremental_events.sql).
 with
 
 records as (
     select * from {{ ref('int_usage_records_unioned') }}
     where invalid_reason is null
+        {%- if is_incremental() %}
+            -- every record of the events that have a record in a file not read before
+            and source_system || ':' || source_event_key in (
+                select distinct new_records.source_system || ':' || new_records.source_event_key
+                from {{ ref('int_usage_records_unioned') }} as new_records
+                where
+                    new_records.invalid_reason is null
+                    and not exists (
+                        select 1
+                        from (
+                            select distinct
+                                source_system,
+                                file_name
+                            from {{ this }}
+                        ) as built
+                        where
+                            built.source_system = new_records.source_system
+                            and built.file_name = new_records.file_name
+                    )
+            )
+        {%- endif %}
 ),
 
 -- one ordering per event key (received, then file and line) serves every rule: the first copy
@@ -69,7 +99,9 @@ final as (
         and ranked.content_hash <> ranked.first_content_hash as is_conflict,
         -- the interval in which this version was the one known (for billed periods)
         ranked.received_at as valid_from,
-        case when ranked.dedup_policy = 'last_received_wins' then ranked.next_version_received_at end as valid_to
+        case when ranked.dedup_policy = 'last_received_wins' then ranked.next_version_received_at end as valid_to,
+        -- the run that last decided this event (the mapping re-maps the events decided since it ran)
+        '{{ invocation_id }}' as decided_by_invocation_id
     from ranked
 )
 

@@ -1,10 +1,38 @@
+{{ config(
+    materialized=event_grain_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='event_key',
+    on_schema_change='fail',
+) }}
+
 -- One row per version of a source event that can count (current or superseded, never a duplicate
 -- delivery): mapped to its billing account and metric, in billing units, on its local date.
+-- Incremental by event: a run maps the events deduplicated since the last one, unless the
+-- contract book's mappings changed (then it maps them all again).
 with
+
+-- the contract book's mappings as they are now, and as the built rows were mapped with
+mapping_fingerprint as (
+    select {{ rows_fingerprint([
+        ref('customer_mappings'), ref('billing_accounts'), ref('metric_mappings'), ref('metrics')
+    ]) }} as mapping_fingerprint
+),
 
 events as (
     select * from {{ ref('int_usage_events_deduplicated') }}
     where dedup_status in ('current', 'superseded')
+        {%- if is_incremental() %}
+            -- decided since the last mapping, or every event when the mappings changed since
+            and (
+                decided_by_invocation_id not in (select distinct built.decided_by_invocation_id from {{ this }} as built)
+                or exists (
+                    select 1
+                    from {{ this }} as built
+                    cross join mapping_fingerprint
+                    where built.mapping_fingerprint <> mapping_fingerprint.mapping_fingerprint
+                )
+            )
+        {%- endif %}
 ),
 
 customer_mappings as (
@@ -31,8 +59,10 @@ mapped as (
         metric_mappings.metric,
         metric_mappings.multiplier,
         metrics.aggregation,
-        metrics.unique_property
+        metrics.unique_property,
+        mapping_fingerprint.mapping_fingerprint
     from events
+    cross join mapping_fingerprint
     left join customer_mappings
         on events.source_system = customer_mappings.source_system
             and events.source_customer_key = customer_mappings.source_customer_key
@@ -77,7 +107,10 @@ final as (
         case
             when billing_account_id is null then 'unknown_customer'
             when metric is null or aggregation is null then 'unknown_metric'
-        end as mapping_reason
+        end as mapping_reason,
+        -- what it was mapped from: the deduplication run and the contract book's mappings
+        decided_by_invocation_id,
+        mapping_fingerprint
     from mapped
 )
 

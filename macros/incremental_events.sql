@@ -1,0 +1,32 @@
+{#-
+    Event-grain models that are incremental by event key. A daily run re-decides only the events
+    that have a record in a raw file not read before, and replaces all rows of those events
+    (delete+insert by event_key), so each event is always decided over all its records. Engines
+    without delete+insert on their default file format (Spark on parquet) build them as tables.
+-#}
+
+{% macro event_grain_materialization() -%}
+    {{ return('incremental' if target.type == 'duckdb' else 'table') }}
+{%- endmacro %}
+
+{#- A fingerprint of every row of small reference tables (the contract book), as one text value:
+    an incremental model keeps the one it was built with and recomputes every row when it changes.
+    Engines that build the event-grain models as tables need none. -#}
+{% macro rows_fingerprint(relations) -%}
+    {{ return(adapter.dispatch('rows_fingerprint', 'usage_billing')(relations)) }}
+{%- endmacro %}
+
+{% macro default__rows_fingerprint(relations) -%}
+    md5(concat_ws('|'
+    {%- for relation in relations %},
+        (
+            select coalesce(md5(string_agg(cast(t as varchar), chr(10) order by cast(t as varchar))), '')
+            from {{ relation }} as t
+        )
+    {%- endfor %}
+    ))
+{%- endmacro %}
+
+{% macro spark__rows_fingerprint(relations) -%}
+    ''
+{%- endmacro %}
