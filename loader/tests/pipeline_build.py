@@ -54,9 +54,10 @@ def run_dbt_build(
     full_refresh: bool,
     db_name: str = "usage_billing.duckdb",
     seeds_dir: Path | None = None,
+    as_of_date: str = AS_OF_DATE,
 ) -> BuiltPipeline:
     """`dbt build` of the project on raw_dir into workdir (its own DuckDB file and target),
-    with the contract book of seeds_dir (default: the project's seeds/)."""
+    with the contract book of seeds_dir (default: the project's seeds/) as of as_of_date."""
     target_dir = workdir / "target"
     db_path = workdir / db_name
     bin_dir = Path(sys.executable).parent
@@ -81,7 +82,7 @@ def run_dbt_build(
             "--log-path",
             workdir / "logs",
             "--vars",
-            f'{{as_of_date: "{AS_OF_DATE}"}}',
+            f'{{as_of_date: "{as_of_date}"}}',
         ],
         env=env,
         capture_output=True,

@@ -26,9 +26,13 @@ MARTS = (
     "rpt_revenue_rollforward",
 )
 # The event tables built incrementally by event key, compared like the marts.
-EVENT_TABLES = ("int_usage_events_deduplicated", "int_usage_events_mapped")
+EVENT_TABLES = (
+    "int_usage_events_deduplicated",
+    "int_usage_events_mapped",
+    "int_usage_events_assigned",
+)
 # Columns that name the run that wrote a row, which differ between any two builds.
-RUN_COLUMNS = ("dbt_invocation_id", "decided_by_invocation_id")
+RUN_COLUMNS = ("dbt_invocation_id", "decided_by_invocation_id", "mapped_by_invocation_id")
 # Files delivered after the first build: the last month of every source and a telemetry replay
 # (duplicate deliveries), which also carry late usage for billed periods.
 LATER_FILES = ("*2026-04*", "replay-*")
@@ -100,51 +104,82 @@ def test_a_changed_raw_file_stops_the_incremental_build(
         changed.write_bytes(original)
 
 
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{path.name} has no {old!r}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
-def contract_change_builds(
+def later_builds(
     builds: tuple[Path, Path, Path], tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Path, Path]:
-    """The incremental build again, after the contract book's mappings changed (an account moves
-    time zone, a metric's multiplier changes), against a full refresh with the same book."""
+) -> dict[str, tuple[Path, Path]]:
+    """The incremental build continued a few weeks later, in two steps, each against a full
+    refresh with the same contract book and as-of date:
+    - "periods": the as-of date moves into a new period, an amendment entered today re-segments
+      an old period and a period is billed (the mappings do not change: only the segments that
+      hold each day do);
+    - "mappings": then an account moves time zone and a metric's multiplier changes."""
     incremental_db, _, delivered = builds
-    workdir = tmp_path_factory.mktemp("contract-change")
+    workdir = tmp_path_factory.mktemp("later")
     seeds = workdir / "seeds"
     shutil.copytree(PROJECT_DIR / "seeds", seeds)
-    accounts = seeds / "billing_accounts.csv"
-    accounts.write_text(
-        accounts.read_text(encoding="utf-8").replace(
-            "Northwind Logistics LLC,USD,America/Chicago", "Northwind Logistics LLC,USD,America/Denver"
-        ),
-        encoding="utf-8",
-    )
-    mappings = seeds / "metric_mappings.csv"
-    mappings.write_text(
-        mappings.read_text(encoding="utf-8").replace(
-            "telemetry,api.request,api_calls,1", "telemetry,api.request,api_calls,2"
-        ),
-        encoding="utf-8",
-    )
-    assert seeds.joinpath("billing_accounts.csv").read_text(encoding="utf-8") != (
-        PROJECT_DIR / "seeds" / "billing_accounts.csv"
-    ).read_text(encoding="utf-8")
-
+    later = "2026-05-05"
     incremental_dir = workdir / "incremental"
     incremental_dir.mkdir()
     shutil.copy2(incremental_db, incremental_dir / incremental_db.name)
-    incremental = run_dbt_build(incremental_dir, delivered, full_refresh=False, seeds_dir=seeds)
-    full_dir = workdir / "full"
-    full_dir.mkdir()
-    full = run_dbt_build(full_dir, delivered, full_refresh=True, seeds_dir=seeds)
-    return incremental.db_path, full.db_path
+
+    def step(name: str) -> tuple[Path, Path]:
+        incremental = run_dbt_build(
+            incremental_dir, delivered, full_refresh=False, seeds_dir=seeds, as_of_date=later
+        )
+        kept = workdir / f"{name}-incremental.duckdb"
+        shutil.copy2(incremental.db_path, kept)
+        full_dir = workdir / f"{name}-full"
+        full_dir.mkdir()
+        full = run_dbt_build(
+            full_dir, delivered, full_refresh=True, seeds_dir=seeds, as_of_date=later
+        )
+        return kept, full.db_path
+
+    _edit(
+        seeds / "amendments.csv",
+        "AMD-0001,",
+        "AMD-9001,SL-1002-1,price_change,2026-02-16,PP-B-USD,,2026-05-04T09:00:00Z\nAMD-0001,",
+    )
+    _edit(
+        seeds / "billing_runs.csv",
+        "SUB-1006,2026-01-01,",
+        "SUB-1001,2026-02-01,2026-03-04T10:00:00Z\nSUB-1006,2026-01-01,",
+    )
+    periods = step("periods")
+    _edit(
+        seeds / "billing_accounts.csv",
+        "Northwind Logistics LLC,USD,America/Chicago",
+        "Northwind Logistics LLC,USD,America/Denver",
+    )
+    _edit(
+        seeds / "metric_mappings.csv",
+        "telemetry,api.request,api_calls,1",
+        "telemetry,api.request,api_calls,2",
+    )
+    mappings = step("mappings")
+    return {"periods": periods, "mappings": mappings}
 
 
-@pytest.mark.parametrize("table", ("fct_usage_records", "fct_invoice_preview") + EVENT_TABLES)
-def test_incremental_build_after_a_contract_book_change_equals_full_refresh(
-    contract_change_builds: tuple[Path, Path], builds: tuple[Path, Path, Path], table: str
+@pytest.mark.parametrize("step", ("periods", "mappings"))
+@pytest.mark.parametrize("table", MARTS + EVENT_TABLES)
+def test_later_incremental_build_equals_full_refresh(
+    later_builds: dict[str, tuple[Path, Path]],
+    builds: tuple[Path, Path, Path],
+    step: str,
+    table: str,
 ) -> None:
-    incremental_db, full_db = contract_change_builds
-    changed_rows = _rows(incremental_db, table)
-    assert changed_rows == _rows(full_db, table)
-    if table in ("fct_usage_records", "int_usage_events_mapped"):
-        # the change reached the rows: they differ from the build before it
-        assert changed_rows != _rows(builds[0], table)
+    incremental_db, full_db = later_builds[step]
+    rows = _rows(incremental_db, table)
+    assert rows == _rows(full_db, table)
+    if table in ("fct_usage_records", "int_usage_events_assigned") or (
+        step == "mappings" and table == "int_usage_events_mapped"
+    ):
+        # the change reached these rows: they differ from the build before it
+        assert rows != _rows(builds[0], table)

@@ -1,8 +1,18 @@
+{{ config(
+    materialized=event_grain_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='event_key',
+    on_schema_change='fail',
+) }}
+
 -- One row per mapped version of a source event: the period segment (line × period × plan) in force
 -- on its local date, and whether it counts now and whether it was known when the period was billed.
+-- Each row is a function of its mapped event and of the segment that holds its account × metric ×
+-- local day, so an incremental run re-assigns the events mapped since the last run and the events
+-- whose day's holder changed (a new period, an amendment, a period billed since).
 with
 
-events as (
+mapped_events as (
     select * from {{ ref('int_usage_events_mapped') }}
 ),
 
@@ -43,21 +53,57 @@ day_holders as (
         on calendar.calendar_date between period_segments.segment_start and period_segments.segment_end
 ),
 
+holders as (
+    select * from day_holders
+    where holder_rank = 1
+),
+
+events as (
+    select * from mapped_events
+    {%- if is_incremental() %}
+        where event_key in (
+                -- mapped since the last assignment
+                select newly_mapped.event_key
+                from mapped_events as newly_mapped
+                where
+                    newly_mapped.mapped_by_invocation_id not in (
+                        select distinct built.mapped_by_invocation_id from {{ this }} as built
+                    )
+                union
+                -- assigned to a day whose holder is no longer the one it was assigned with
+                select built.event_key
+                from {{ this }} as built
+                left join holders
+                    on built.billing_account_id = holders.billing_account_id
+                        and built.metric = holders.metric
+                        and built.usage_local_date = holders.usage_local_date
+                where
+                    built.mapping_reason is null
+                    and (
+                        built.period_segment_id is distinct from holders.period_segment_id
+                        or built.subscription_line_id is distinct from holders.subscription_line_id
+                        or built.billing_period_start is distinct from holders.billing_period_start
+                        or built.is_billed is distinct from coalesce(holders.is_billed, false)
+                        or built.billed_at is distinct from holders.billed_at
+                    )
+            )
+    {%- endif %}
+),
+
 assigned as (
     select
         events.*,
-        day_holders.period_segment_id,
-        day_holders.subscription_line_id,
-        day_holders.billing_period_start,
-        coalesce(day_holders.is_billed, false) as is_billed,
-        day_holders.billed_at
+        holders.period_segment_id,
+        holders.subscription_line_id,
+        holders.billing_period_start,
+        coalesce(holders.is_billed, false) as is_billed,
+        holders.billed_at
     from events
-    left join day_holders
+    left join holders
         on events.mapping_reason is null
-            and events.billing_account_id = day_holders.billing_account_id
-            and events.metric = day_holders.metric
-            and events.usage_local_date = day_holders.usage_local_date
-            and day_holders.holder_rank = 1
+            and events.billing_account_id = holders.billing_account_id
+            and events.metric = holders.metric
+            and events.usage_local_date = holders.usage_local_date
 ),
 
 final as (

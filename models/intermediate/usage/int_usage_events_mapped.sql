@@ -108,9 +108,10 @@ final as (
             when billing_account_id is null then 'unknown_customer'
             when metric is null or aggregation is null then 'unknown_metric'
         end as mapping_reason,
-        -- what it was mapped from: the deduplication run and the contract book's mappings
+        -- what it was mapped from (the deduplication run, the contract book's mappings) and when
         decided_by_invocation_id,
-        mapping_fingerprint
+        mapping_fingerprint,
+        '{{ invocation_id }}' as mapped_by_invocation_id
     from mapped
 )
 
