@@ -5,7 +5,9 @@ build of the same files; then change the contract book's mappings and compare ag
 
 from __future__ import annotations
 
+import json
 import shutil
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
@@ -30,9 +32,15 @@ EVENT_TABLES = (
     "int_usage_events_deduplicated",
     "int_usage_events_mapped",
     "int_usage_events_assigned",
+    "int_usage_records_classified",
 )
 # Columns that name the run that wrote a row, which differ between any two builds.
-RUN_COLUMNS = ("dbt_invocation_id", "decided_by_invocation_id", "mapped_by_invocation_id")
+RUN_COLUMNS = (
+    "dbt_invocation_id",
+    "decided_by_invocation_id",
+    "mapped_by_invocation_id",
+    "assigned_by_invocation_id",
+)
 # Files delivered after the first build: the last month of every source and a telemetry replay
 # (duplicate deliveries), which also carry late usage for billed periods.
 LATER_FILES = ("*2026-04*", "replay-*")
@@ -114,14 +122,17 @@ def _edit(path: Path, old: str, new: str) -> None:
 def later_builds(
     builds: tuple[Path, Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[Path, Path]]:
-    """The incremental build continued a few weeks later, in two steps, each against a full
-    refresh with the same contract book and as-of date:
-    - "periods": the as-of date moves into a new period, an amendment entered today re-segments
-      an old period and a period is billed (the mappings do not change: only the segments that
-      hold each day do);
+    """The incremental build continued a few weeks later, in three steps, each against a full
+    refresh with the same raw files, contract book and as-of date:
+    - "late": the as-of date moves into a new period and one late event arrives for a billed
+      segment that had none (the segment's outcome changes for events already classified);
+    - "periods": an amendment entered today re-segments an old period and a period is billed
+      (the mappings do not change: only the segments that hold each day do);
     - "mappings": then an account moves time zone and a metric's multiplier changes."""
-    incremental_db, _, delivered = builds
+    incremental_db, _, builds_raw = builds
     workdir = tmp_path_factory.mktemp("later")
+    delivered = workdir / "raw"
+    shutil.copytree(builds_raw, delivered)
     seeds = workdir / "seeds"
     shutil.copytree(PROJECT_DIR / "seeds", seeds)
     later = "2026-05-05"
@@ -142,6 +153,14 @@ def later_builds(
         )
         return kept, full.db_path
 
+    segment_id = _deliver_first_late_event(incremental_db, delivered)
+    late = step("late")
+    with duckdb.connect(str(late[0]), read_only=True) as connection:
+        outcome = connection.sql(
+            "select late_usage_outcome from int_late_usage_adjustments where period_segment_id = ?",
+            params=[segment_id],
+        ).fetchall()
+    assert outcome, f"the late event gave {segment_id} no late-usage outcome"
     _edit(
         seeds / "amendments.csv",
         "AMD-0001,",
@@ -164,10 +183,49 @@ def later_builds(
         "telemetry,api.request,api_calls,2",
     )
     mappings = step("mappings")
-    return {"periods": periods, "mappings": mappings}
+    return {"late": late, "periods": periods, "mappings": mappings}
 
 
-@pytest.mark.parametrize("step", ("periods", "mappings"))
+def _deliver_first_late_event(db_path: Path, raw_dir: Path) -> str:
+    """Write a new telemetry file with one event for a billed segment without late usage, received
+    after its period was billed; return the segment."""
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        segment_id, customer_key, source_metric, occurred_at = connection.sql(
+            """
+            select
+                records.period_segment_id,
+                records.source_customer_key,
+                records.source_metric,
+                max(records.occurred_at)
+            from int_usage_records_classified as records
+            inner join int_line_segments_prorated as segments
+                on records.period_segment_id = segments.period_segment_id
+            where segments.is_billed
+                and records.source_system = 'telemetry'
+                and records.record_outcome = 'used'
+                and records.period_segment_id not in (
+                    select period_segment_id from int_late_usage_adjustments
+                )
+            group by 1, 2, 3
+            order by 1, 2, 3
+            limit 1
+            """
+        ).fetchall()[0]
+    event = {
+        "event_id": "late-first-of-its-segment",
+        "account_key": customer_key,
+        "event_type": source_metric,
+        "occurred_at": occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "received_at": "2026-04-28T08:00:00Z",
+        "quantity": 7,
+    }
+    (raw_dir / "telemetry" / "events-late-2026-04-28.jsonl").write_text(
+        json.dumps(event) + "\n", encoding="utf-8"
+    )
+    return segment_id
+
+
+@pytest.mark.parametrize("step", ("late", "periods", "mappings"))
 @pytest.mark.parametrize("table", MARTS + EVENT_TABLES)
 def test_later_incremental_build_equals_full_refresh(
     later_builds: dict[str, tuple[Path, Path]],

@@ -121,7 +121,8 @@ final as (
             false
         ) as counts_at_billing,
         -- arrived or changed after its period was billed
-        coalesce(dedup_status = 'current' and is_billed and valid_from > billed_at, false) as is_late
+        coalesce(dedup_status = 'current' and is_billed and valid_from > billed_at, false) as is_late,
+        '{{ invocation_id }}' as assigned_by_invocation_id
     from assigned
 )
 

@@ -1,22 +1,16 @@
+{{ config(
+    materialized=event_grain_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='classification_key',
+    on_schema_change='fail',
+) }}
+
 -- One row per raw usage record: where it ended (used, duplicate, withdrawn or quarantined), why,
 -- and the Usage Record it counts in. Every raw record read appears exactly once.
+-- Incremental by event: a run re-classifies the records of events deduplicated or assigned since
+-- the last run and of events in segments whose outcome changed (late usage, External IDs), and
+-- adds the unreadable records of files not read before.
 with
-
--- three disjoint sets make up every raw record: unreadable ones, duplicate deliveries, and the
--- versions that were mapped and assigned (current or superseded)
-invalid_records as (
-    select * from {{ ref('int_usage_records_unioned') }}
-    where invalid_reason is not null
-),
-
-duplicate_records as (
-    select * from {{ ref('int_usage_events_deduplicated') }}
-    where dedup_status = 'duplicate'
-),
-
-assigned as (
-    select * from {{ ref('int_usage_events_assigned') }}
-),
 
 late_outcomes as (
     select * from {{ ref('int_late_usage_adjustments') }}
@@ -40,6 +34,121 @@ adjustment_records as (
         external_id
     from usage_records
     where is_adjustment
+),
+
+-- what a record's classification takes from its segment, as one value per segment
+segment_outcomes as (
+    select
+        period_segment_id,
+        concat_ws(
+            '|',
+            coalesce(max(late_usage_outcome), ''),
+            coalesce(max(regular_external_id), ''),
+            coalesce(max(adjustment_external_id), '')
+        ) as segment_outcome
+    from (
+        select
+            period_segment_id,
+            late_usage_outcome,
+            cast(null as string) as regular_external_id,
+            cast(null as string) as adjustment_external_id
+        from late_outcomes
+        union all
+        select
+            period_segment_id,
+            cast(null as string) as late_usage_outcome,
+            external_id as regular_external_id,
+            cast(null as string) as adjustment_external_id
+        from regular_records
+        union all
+        select
+            original_period_segment_id as period_segment_id,
+            cast(null as string) as late_usage_outcome,
+            cast(null as string) as regular_external_id,
+            external_id as adjustment_external_id
+        from adjustment_records
+    ) as outcomes
+    group by 1
+),
+
+{% if is_incremental() %}
+    -- the events to classify again
+    changed_events as (
+        -- deduplicated since the last run
+        select deduplicated.event_key
+        from {{ ref('int_usage_events_deduplicated') }} as deduplicated
+        where
+            deduplicated.decided_by_invocation_id not in (
+                select distinct built.decided_by_invocation_id
+                from {{ this }} as built
+                where built.decided_by_invocation_id is not null
+            )
+        union
+        -- assigned since the last run
+        select newly_assigned.event_key
+        from {{ ref('int_usage_events_assigned') }} as newly_assigned
+        where
+            newly_assigned.assigned_by_invocation_id not in (
+                select distinct built.assigned_by_invocation_id
+                from {{ this }} as built
+                where built.assigned_by_invocation_id is not null
+            )
+        union
+        -- in a segment whose outcome is no longer the one they were classified with
+        select built.event_key
+        from {{ this }} as built
+        where built.period_segment_id in (
+                select built_outcomes.period_segment_id
+                from (
+                    select distinct
+                        period_segment_id,
+                        segment_outcome
+                    from {{ this }}
+                    where period_segment_id is not null
+                ) as built_outcomes
+                left join segment_outcomes
+                    on built_outcomes.period_segment_id = segment_outcomes.period_segment_id
+                where built_outcomes.segment_outcome is distinct from coalesce(segment_outcomes.segment_outcome, '||')
+            )
+    ),
+{% endif %}
+
+-- three disjoint sets make up every raw record: unreadable ones, duplicate deliveries, and the
+-- versions that were mapped and assigned (current or superseded)
+invalid_records as (
+    select unioned.* from {{ ref('int_usage_records_unioned') }} as unioned
+    where
+        unioned.invalid_reason is not null
+        {%- if is_incremental() %}
+            and not exists (
+                select 1
+                from (
+                    select distinct
+                        source_system,
+                        file_name
+                    from {{ this }}
+                ) as read_files
+                where
+                    read_files.source_system = unioned.source_system
+                    and read_files.file_name = unioned.file_name
+            )
+        {%- endif %}
+),
+
+duplicate_records as (
+    select * from {{ ref('int_usage_events_deduplicated') }}
+    where
+        dedup_status = 'duplicate'
+        {%- if is_incremental() %}
+            and event_key in (select changed_events.event_key from changed_events)
+        {%- endif %}
+),
+
+assigned as (
+    select * from {{ ref('int_usage_events_assigned') }}
+    {%- if is_incremental() %}
+        where event_key in (select changed_events.event_key from changed_events)
+    {%- endif %}
 ),
 
 all_records as (
@@ -69,7 +178,9 @@ all_records as (
         false as is_conflict,
         cast(null as string) as rejection_reason,
         false as is_late,
-        false as counted_at_billing
+        false as counted_at_billing,
+        cast(null as string) as decided_by_invocation_id,
+        cast(null as string) as assigned_by_invocation_id
     from invalid_records
 
     union all
@@ -100,7 +211,9 @@ all_records as (
         is_conflict,
         cast(null as string) as rejection_reason,
         false as is_late,
-        false as counted_at_billing
+        false as counted_at_billing,
+        decided_by_invocation_id,
+        cast(null as string) as assigned_by_invocation_id
     from duplicate_records
 
     union all
@@ -131,17 +244,25 @@ all_records as (
         is_conflict,
         rejection_reason,
         is_late,
-        counts_at_billing as counted_at_billing
+        counts_at_billing as counted_at_billing,
+        decided_by_invocation_id,
+        assigned_by_invocation_id
     from assigned
 ),
 
 joined as (
     select
         all_records.*,
-        late_outcomes.late_usage_outcome
+        late_outcomes.late_usage_outcome,
+        case
+            when all_records.period_segment_id is not null
+                then coalesce(segment_outcomes.segment_outcome, '||')
+        end as segment_outcome
     from all_records
     left join late_outcomes
         on all_records.period_segment_id = late_outcomes.period_segment_id
+    left join segment_outcomes
+        on all_records.period_segment_id = segment_outcomes.period_segment_id
 ),
 
 classified as (
@@ -200,7 +321,13 @@ final as (
             when classified.is_late and classified.late_usage_outcome = 'adjustment' then adjustment_records.external_id
             when classified.is_late and classified.late_usage_outcome is not null then null
             else regular_records.external_id
-        end as external_id
+        end as external_id,
+        -- what it was classified from: the event (or the record itself when unreadable), the runs
+        -- that deduplicated and assigned it, and its segment's outcome
+        coalesce(classified.event_key, classified.raw_record_id) as classification_key,
+        classified.decided_by_invocation_id,
+        classified.assigned_by_invocation_id,
+        classified.segment_outcome
     from classified
     left join regular_records
         on classified.period_segment_id = regular_records.period_segment_id
