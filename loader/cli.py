@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Callable
@@ -17,7 +18,6 @@ from rich.progress import Progress as RichProgress
 
 from loader.config import CREDENTIAL_VARS, ConfigError, MartLocation, locate_mart
 from loader.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, run_export
-from loader.finance_report import report
 from loader.gates import GateRefused
 from loader.ledger import LedgerBusy
 from loader.mart import MartUnavailable
@@ -34,7 +34,6 @@ from loader.report import (
     print_summary,
     write_report,
 )
-from loader.sample_data.cli import sample_data
 from loader.sandbox.cli import sandbox
 from loader.summary import summary
 
@@ -42,16 +41,33 @@ Body = Callable[[MartLocation, Path], None]
 Render = Callable[[Console, RunReport], None]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Commands with heavy imports (matplotlib for the finance report, the sample-data generator)
+    are imported when they are named or listed, so that `push` does not start up with them."""
+
+    lazy = {
+        "report": "loader.finance_report.command:report",
+        "sample-data": "loader.sample_data.cli:sample_data",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, name = self.lazy[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), name), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="usage-loader")
 def main() -> None:
     """Usage billing for NetSuite SuiteBilling: load the usage-record mart exactly once."""
 
 
-main.add_command(sample_data)
 main.add_command(sandbox)
 main.add_command(summary)
-main.add_command(report)
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 

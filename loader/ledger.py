@@ -3,6 +3,11 @@
 A record is marked in flight (with the hash of the payload about to be sent) before its request
 and confirmed after NetSuite answered. A run killed between the two leaves the marker behind; the
 next run sends that record again, which is safe because the upsert by External ID is idempotent.
+
+A marker is on disk before `mark_in_flight` returns. A confirmation is written with the ledger's
+next write (the next marker, usually) or by `flush`, and at the latest when the ledger closes: one
+commit per record instead of two. A run killed before a confirmation was written leaves that
+record's marker behind, which is the case above.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ import fcntl
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO
@@ -92,6 +99,8 @@ class Ledger:
                 "wait for it to finish and run again"
             ) from error
         self._guard = threading.Lock()
+        # Confirmations not yet written: (hash, internal id, outcome, when, external id).
+        self._unwritten: list[tuple[str, str | None, str, str, str]] = []
         self._connection = sqlite3.connect(
             state_dir / LEDGER_FILE, check_same_thread=False, isolation_level=None
         )
@@ -110,22 +119,31 @@ class Ledger:
 
     def close(self) -> None:
         with self._guard:
-            self._connection.close()
-        fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
-        self._lock_file.close()
+            try:
+                self._write_confirmations()
+            finally:
+                self._connection.close()
+                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+                self._lock_file.close()
 
     def entries(self) -> dict[str, LedgerEntry]:
         with self._guard:
+            self._write_confirmations()
             return _select_all(self._connection)
+
+    def flush(self) -> None:
+        """Write the confirmations not yet written."""
+        with self._guard:
+            self._write_confirmations()
 
     def mark_in_flight(
         self, external_id: str, payload_hash: str, billing_period_start: date | None
     ) -> None:
-        """Written (and on disk) before the request leaves."""
+        """Written (and on disk) before the request leaves, with the confirmations before it."""
         now = _now()
         period = billing_period_start.isoformat() if billing_period_start else None
-        with self._guard:
-            self._connection.execute(
+        with self._guard, self._transaction() as db:
+            db.execute(
                 """
                 insert into usage_record (
                     external_id, outcome, attempts, in_flight_hash, in_flight_since,
@@ -145,24 +163,17 @@ class Ledger:
     def confirm(
         self, external_id: str, payload_hash: str, internal_id: str | None, outcome: str
     ) -> None:
-        """NetSuite answered success for this payload: it is the one it holds."""
+        """NetSuite answered success for this payload: it is the one it holds.
+
+        Written with the next write, by `flush` or when the ledger closes (see the module)."""
         with self._guard:
-            self._connection.execute(
-                """
-                update usage_record set
-                    confirmed_hash = ?, internal_id = coalesce(?, internal_id), outcome = ?,
-                    in_flight_hash = null, in_flight_since = null, last_error = null,
-                    updated_at = ?
-                where external_id = ?
-                """,
-                (payload_hash, internal_id, outcome, _now(), external_id),
-            )
+            self._unwritten.append((payload_hash, internal_id, outcome, _now(), external_id))
 
     def mark_failed(self, external_id: str, error: str, *, rejected: bool) -> None:
         """A failed send. A rejection (4xx) changed nothing in NetSuite, so the in-flight
         marker goes; after exhausted retries the request may have landed, so it stays."""
-        with self._guard:
-            self._connection.execute(
+        with self._guard, self._transaction() as db:
+            db.execute(
                 """
                 update usage_record set
                     outcome = 'failed', last_error = ?, updated_at = ?,
@@ -172,6 +183,39 @@ class Ledger:
                 """,
                 (error, _now(), rejected, rejected, external_id),
             )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One commit: the confirmations not yet written, then the caller's statements.
+
+        The caller holds the guard."""
+        db = self._connection
+        db.execute("begin")
+        try:
+            if self._unwritten:
+                db.executemany(
+                    """
+                    update usage_record set
+                        confirmed_hash = ?, internal_id = coalesce(?, internal_id), outcome = ?,
+                        in_flight_hash = null, in_flight_since = null, last_error = null,
+                        updated_at = ?
+                    where external_id = ?
+                    """,
+                    self._unwritten,
+                )
+            yield db
+            db.execute("commit")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("rollback")
+            raise
+        self._unwritten.clear()
+
+    def _write_confirmations(self) -> None:
+        """The caller holds the guard."""
+        if self._unwritten:
+            with self._transaction():
+                pass
 
 
 def _select_all(connection: sqlite3.Connection) -> dict[str, LedgerEntry]:

@@ -3,9 +3,10 @@ the ledger before its request and after NetSuite's answer."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -173,41 +174,57 @@ def _send_all(
     """Send every record with `concurrency` workers; each worker has one request in flight.
 
     The first record goes alone, so that wrong credentials cost one request, not `concurrency`.
+    Each worker takes the next record itself as soon as its request is answered.
     """
     outcomes: dict[str, RecordOutcome] = {}
     auth_error: AuthenticationFailed | None = None
     queue = iter(items)
-    with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-        running: dict[Future[RecordOutcome], PlannedRecord] = {}
+    guard = threading.Lock()
+    stopped = threading.Event()
 
-        def fill(width: int) -> None:
-            while len(running) < width:
-                item = next(queue, None)
-                if item is None:
-                    return
-                future = pool.submit(_send_one, client, ledger, item, options.use_async)
-                running[future] = item
+    def take() -> PlannedRecord | None:
+        with guard:
+            return None if stopped.is_set() else next(queue, None)
 
-        fill(1)
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                item = running.pop(future)
-                try:
-                    outcome = future.result()
-                except AuthenticationFailed as error:
-                    auth_error = auth_error or error
-                    outcome = plan_outcome(item, "not_sent")
-                    outcome.error = "stopped: NetSuite refused the credentials"
-                outcomes[item.external_id] = outcome
-                progress.advance(outcome)
-            if auth_error is None:
-                fill(options.concurrency)
+    def send(item: PlannedRecord) -> None:
+        nonlocal auth_error
+        try:
+            outcome = _send_one(client, ledger, item, options.use_async)
+        except AuthenticationFailed as error:
+            stopped.set()
+            outcome = _not_sent(item)
+            with guard:
+                auth_error = auth_error or error
+        with guard:
+            outcomes[item.external_id] = outcome
+            progress.advance(outcome)
+
+    def work() -> None:
+        try:
+            while (item := take()) is not None:
+                send(item)
+        except BaseException:
+            stopped.set()
+            raise
+
+    first = take()
+    if first is not None:
+        send(first)
+    if not stopped.is_set():
+        with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+            workers = [pool.submit(work) for _ in range(options.concurrency)]
+            for worker in workers:
+                worker.result()
     for item in queue:
-        outcome = plan_outcome(item, "not_sent")
-        outcome.error = "stopped: NetSuite refused the credentials"
-        outcomes[item.external_id] = outcome
+        outcomes[item.external_id] = _not_sent(item)
+    ledger.flush()
     return outcomes, auth_error
+
+
+def _not_sent(item: PlannedRecord) -> RecordOutcome:
+    outcome = plan_outcome(item, "not_sent")
+    outcome.error = "stopped: NetSuite refused the credentials"
+    return outcome
 
 
 def _send_one(

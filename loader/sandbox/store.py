@@ -1,8 +1,10 @@
 """The sandbox's state in SQLite: usage records, asynchronous jobs, idempotency keys, nonces.
 
-Every write is one transaction committed with `synchronous=FULL` before the sandbox answers,
-so a committed write survives the process being killed. Quantities are stored as exact decimal
-text; the `usage` view exposes the record table under the lowercase column names SuiteQL uses.
+Every write is one transaction committed before the sandbox answers. The file is in WAL mode with
+`synchronous=NORMAL`: a returned commit is in the operating system's hands, so it survives the
+process being killed; only a power loss could take the last ones, which a local test double need
+not survive, and no request waits on an fsync. Quantities are stored as exact decimal text; the
+`usage` view exposes the record table under the lowercase column names SuiteQL uses.
 """
 
 from __future__ import annotations
@@ -167,7 +169,7 @@ class SandboxStore:
         )
         if path is not None:
             self._connection.execute("pragma journal_mode = wal")
-        self._connection.execute("pragma synchronous = full")
+        self._connection.execute("pragma synchronous = normal")
         self._connection.executescript(_SCHEMA)
 
     def close(self) -> None:
