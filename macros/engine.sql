@@ -192,3 +192,11 @@
 {% macro default__type_instant() -%}
     timestamptz
 {%- endmacro %}
+
+{#- The value of the row whose ordering columns are greatest, compared in order (an aggregate). -#}
+{% macro value_of_greatest(value, ordering) -%}
+    {{ return(adapter.dispatch('value_of_greatest', 'usage_billing')(value, ordering)) }}
+{%- endmacro %}
+{% macro default__value_of_greatest(value, ordering) -%}
+    arg_max({{ value }}, ({{ ordering | join(', ') }}))
+{%- endmacro %}

@@ -631,3 +631,7 @@
         as decimal(38, 0)
     )
 {%- endmacro %}
+
+{% macro spark__value_of_greatest(value, ordering) -%}
+    max_by({{ value }}, struct({{ ordering | join(', ') }}))
+{%- endmacro %}

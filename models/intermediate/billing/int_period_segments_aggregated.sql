@@ -46,16 +46,6 @@ scoped_events as (
     where counts_at_billing
 ),
 
-ranked_events as (
-    select
-        *,
-        row_number() over (
-            partition by period_segment_id, scope
-            order by occurred_at desc, received_at desc, raw_record_id desc
-        ) as recency_rank
-    from scoped_events
-),
-
 event_totals as (
     select
         period_segment_id,
@@ -65,8 +55,9 @@ event_totals as (
         sum(quantity) as quantity_sum,
         max(quantity) as quantity_max,
         count(distinct unique_value) as unique_count,
-        max(case when recency_rank = 1 then quantity end) as latest_quantity
-    from ranked_events
+        -- the quantity of the most recent event (then the latest received, then the last record)
+        {{ value_of_greatest('quantity', ['occurred_at', 'received_at', 'raw_record_id']) }} as latest_quantity
+    from scoped_events
     group by 1, 2
 ),
 

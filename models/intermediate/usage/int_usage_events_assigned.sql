@@ -64,7 +64,7 @@ events as (
         where event_key in (
                 -- mapped since the last assignment
                 select newly_mapped.event_key
-                from mapped_events as newly_mapped
+                from {{ ref('int_usage_events_mapped') }} as newly_mapped
                 where
                     newly_mapped.mapped_by_invocation_id not in (
                         select distinct built.mapped_by_invocation_id from {{ this }} as built
