@@ -1,7 +1,8 @@
 {#-
-    Event-grain models that are incremental by event key. A daily run re-decides only the events
-    that have a record in a raw file not read before, and replaces all rows of those events
-    (delete+insert by event_key), so each event is always decided over all its records. Engines
+    Event-grain models that are incremental by event key (deduplicated, mapped, assigned,
+    classified): a daily run recomputes only the events that a new raw file, a changed segment or
+    a changed contract-book mapping touches, and replaces all rows of those events (delete+insert
+    by key), so each event is always decided over all its records (docs/decisions.md). Engines
     without delete+insert on their default file format (Spark on parquet) build them as tables.
 -#}
 
