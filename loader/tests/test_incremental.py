@@ -1,7 +1,8 @@
 """An incremental build equals a full refresh: build on the raw files delivered so far, deliver
 more files (new usage, late usage for billed periods, duplicate deliveries and re-exports), build
 incrementally, and compare every mart and every incremental event table with a --full-refresh
-build of the same files; then change the contract book's mappings and compare again."""
+build of the same files; then continue a few weeks later (a first late event for a billed
+segment, a new as-of date, an amendment, a billing run, changed mappings) and compare again."""
 
 from __future__ import annotations
 
