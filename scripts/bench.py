@@ -14,6 +14,7 @@ Results go to docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import platform
@@ -128,6 +129,31 @@ def slowest_nodes(target: Path, count: int = 6) -> list[tuple[str, float]]:
     return [(r["unique_id"].split(".", 2)[-1], r["execution_time"]) for r in ranked[:count]]
 
 
+def check_line_numbers(db: Path, raw: Path, per_source: int = 1000) -> tuple[int, int]:
+    """The audit trail at scale: for a sample of staged records of the line-based sources, the
+    line at (file, record_number) in the raw file is the record's raw text. Returns (checked,
+    mismatched)."""
+    sources = {"telemetry": "stg_telemetry__events", "stripe": "stg_stripe__meter_events"}
+    wanted: dict[Path, dict[int, str]] = {}
+    with duckdb.connect(str(db), read_only=True) as connection:
+        for folder, table in sources.items():
+            rows = connection.sql(
+                f"select file_name, record_number, raw_record from {table} "
+                f"using sample reservoir({per_source} rows) repeatable (7)"
+            ).fetchall()
+            for file_name, number, text in rows:
+                wanted.setdefault(raw / folder / file_name, {})[number] = text
+    checked = mismatched = 0
+    for path, lines in wanted.items():
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+            for number, line in enumerate(handle, start=1):
+                if number in lines:
+                    checked += 1
+                    mismatched += line.rstrip("\r\n") != lines[number]
+    return checked, mismatched
+
+
 def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
     workdir = root / f"events-{events}"
     raw, seeds = workdir / "raw", workdir / "seeds"
@@ -148,6 +174,7 @@ def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
     )
     full = dbt_build(workdir, raw, seeds, full=True)
     nodes = slowest_nodes(workdir / "target")
+    lines_checked, lines_mismatched = check_line_numbers(workdir / "usage_billing.duckdb", raw)
     floor = floor_query(workdir, raw, seeds)
     with duckdb.connect(str(workdir / "usage_billing.duckdb"), read_only=True) as connection:
         raw_records, used_events = connection.sql(
@@ -189,6 +216,8 @@ def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
         "incremental_seconds": incremental.seconds,
         "incremental_peak_mib": incremental.peak_rss_mib,
         "slowest_nodes": nodes,
+        "lines_checked": lines_checked,
+        "lines_mismatched": lines_mismatched,
         "incremental_slowest_nodes": slowest_nodes(workdir / "target"),
     }
 
@@ -347,6 +376,10 @@ def write_markdown(pipelines: list[dict], loader: dict, out: Path) -> None:
         lines.append(
             f"- {p['events']:,} events: "
             + "; ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in verdicts)
+        )
+        lines.append(
+            f"  - audit trail: {p['lines_checked']:,} sampled Stripe and telemetry records, "
+            f"{p['lines_mismatched']:,} whose (file, line number) is not their raw text"
         )
         lines.append(
             "  - slowest nodes of the full build: "
