@@ -31,3 +31,30 @@
 {% macro spark__rows_fingerprint(relations) -%}
     ''
 {%- endmacro %}
+
+{#- Inside an incremental model: is this record (alias with source_system, file_name) from a raw
+    file whose records the model already holds? -#}
+{% macro in_file_read_before(records) -%}
+    exists (
+        select 1
+        from (
+            select distinct
+                source_system,
+                file_name
+            from {{ this }}
+        ) as read_files
+        where
+            read_files.source_system = {{ records }}.source_system
+            and read_files.file_name = {{ records }}.file_name
+    )
+{%- endmacro %}
+
+{#- Inside an incremental model: was this upstream row written by a run the model has not seen
+    (a run id in `column` that none of the model's rows carries)? -#}
+{% macro written_since_last_seen(rows, column) -%}
+    {{ rows }}.{{ column }} not in (
+        select distinct built.{{ column }}
+        from {{ this }} as built
+        where built.{{ column }} is not null
+    )
+{%- endmacro %}

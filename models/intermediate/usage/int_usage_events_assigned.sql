@@ -65,10 +65,7 @@ events as (
                 -- mapped since the last assignment
                 select newly_mapped.event_key
                 from {{ ref('int_usage_events_mapped') }} as newly_mapped
-                where
-                    newly_mapped.mapped_by_invocation_id not in (
-                        select distinct built.mapped_by_invocation_id from {{ this }} as built
-                    )
+                where {{ written_since_last_seen('newly_mapped', 'mapped_by_invocation_id') }}
                 union
                 -- assigned to a day whose holder is no longer the one it was assigned with
                 select built.event_key

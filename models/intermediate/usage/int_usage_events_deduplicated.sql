@@ -21,18 +21,7 @@ records as (
                 from {{ ref('int_usage_records_unioned') }} as new_records
                 where
                     new_records.invalid_reason is null
-                    and not exists (
-                        select 1
-                        from (
-                            select distinct
-                                source_system,
-                                file_name
-                            from {{ this }}
-                        ) as built
-                        where
-                            built.source_system = new_records.source_system
-                            and built.file_name = new_records.file_name
-                    )
+                    and not {{ in_file_read_before('new_records') }}
             )
         {%- endif %}
 ),

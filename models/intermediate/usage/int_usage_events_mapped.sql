@@ -19,12 +19,12 @@ mapping_fingerprint as (
 ),
 
 events as (
-    select * from {{ ref('int_usage_events_deduplicated') }}
-    where dedup_status in ('current', 'superseded')
+    select deduplicated.* from {{ ref('int_usage_events_deduplicated') }} as deduplicated
+    where deduplicated.dedup_status in ('current', 'superseded')
         {%- if is_incremental() %}
             -- decided since the last mapping, or every event when the mappings changed since
             and (
-                decided_by_invocation_id not in (select distinct built.decided_by_invocation_id from {{ this }} as built)
+                {{ written_since_last_seen('deduplicated', 'decided_by_invocation_id') }}
                 or exists (
                     select 1
                     from {{ this }} as built

@@ -77,22 +77,12 @@ segment_outcomes as (
         -- deduplicated since the last run
         select deduplicated.event_key
         from {{ ref('int_usage_events_deduplicated') }} as deduplicated
-        where
-            deduplicated.decided_by_invocation_id not in (
-                select distinct built.decided_by_invocation_id
-                from {{ this }} as built
-                where built.decided_by_invocation_id is not null
-            )
+        where {{ written_since_last_seen('deduplicated', 'decided_by_invocation_id') }}
         union
         -- assigned since the last run
         select newly_assigned.event_key
         from {{ ref('int_usage_events_assigned') }} as newly_assigned
-        where
-            newly_assigned.assigned_by_invocation_id not in (
-                select distinct built.assigned_by_invocation_id
-                from {{ this }} as built
-                where built.assigned_by_invocation_id is not null
-            )
+        where {{ written_since_last_seen('newly_assigned', 'assigned_by_invocation_id') }}
         union
         -- in a segment whose outcome is no longer the one they were classified with
         select built.event_key
@@ -120,18 +110,7 @@ invalid_records as (
     where
         unioned.invalid_reason is not null
         {%- if is_incremental() %}
-            and not exists (
-                select 1
-                from (
-                    select distinct
-                        source_system,
-                        file_name
-                    from {{ this }}
-                ) as read_files
-                where
-                    read_files.source_system = unioned.source_system
-                    and read_files.file_name = unioned.file_name
-            )
+            and not {{ in_file_read_before('unioned') }}
         {%- endif %}
 ),
 
