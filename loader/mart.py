@@ -99,15 +99,16 @@ class MartSnapshot(BaseModel):
         return {record.dbt_invocation_id or "" for record in self.records}
 
 
-def read_mart(location: MartLocation) -> MartSnapshot:
-    """Read every record of `fct_usage_records`, ordered by External ID."""
+def connect_read_only(location: MartLocation) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the marts' DuckDB file; a clear error when it is missing, held
+    by a running build, or not a DuckDB file."""
     if not location.db_path.is_file():
         raise ConfigError(
             f"DuckDB file {location.db_path} ({location.described_by}) does not exist: "
             "run dbt build first, or name the file with --db PATH"
         )
     try:
-        connection = duckdb.connect(str(location.db_path), read_only=True)
+        return duckdb.connect(str(location.db_path), read_only=True)
     except duckdb.IOException as error:
         raise MartUnavailable(
             f"DuckDB file {location.db_path} cannot be opened read-only ({error}); "
@@ -115,8 +116,13 @@ def read_mart(location: MartLocation) -> MartSnapshot:
         ) from error
     except duckdb.Error as error:
         raise ConfigError(f"{location.db_path} is not a readable DuckDB file: {error}") from error
+
+
+def read_mart(location: MartLocation) -> MartSnapshot:
+    """Read every record of `fct_usage_records`, ordered by External ID."""
+    connection = connect_read_only(location)
     try:
-        schema = _find_schema(connection, location)
+        schema = find_schema(connection, location)
         columns = _columns(connection, schema)
         missing = [name for name in REQUIRED_COLUMNS if name not in columns]
         if missing:
@@ -134,7 +140,8 @@ def read_mart(location: MartLocation) -> MartSnapshot:
     return MartSnapshot(relation=f"{location.db_path}:{schema}.{MART_TABLE}", records=records)
 
 
-def _find_schema(connection: duckdb.DuckDBPyConnection, location: MartLocation) -> str:
+def find_schema(connection: duckdb.DuckDBPyConnection, location: MartLocation) -> str:
+    """The schema holding `fct_usage_records`: the profile's, else the only one there is."""
     found = [
         row[0]
         for row in connection.execute(

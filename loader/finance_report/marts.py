@@ -10,15 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-import duckdb
 from pydantic import BaseModel, ConfigDict
 
 from loader.config import MART_TABLE, ConfigError, MartLocation
-from loader.mart import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, MartUnavailable, UsageRecord
+from loader.mart import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    UsageRecord,
+    connect_read_only,
+    find_schema,
+)
 
 REQUIRED_MARTS = (
     MART_TABLE,
@@ -250,10 +254,10 @@ class MartReader:
 
     def __init__(self, location: MartLocation) -> None:
         self.db_path = location.db_path
-        self._connection = _connect(location.db_path)
+        self._connection = connect_read_only(location)
         try:
             self._connection.execute("set TimeZone = 'UTC'")
-            self.schema = _find_schema(self._connection, location)
+            self.schema = find_schema(self._connection, location)
             self._tables = self._table_names()
             missing = [name for name in REQUIRED_MARTS if name not in self._tables]
             if missing:
@@ -521,45 +525,3 @@ class MartReader:
             [self.schema, table],
         ).fetchall()
         return {row[0] for row in rows}
-
-
-def _connect(db_path: Path) -> duckdb.DuckDBPyConnection:
-    if not db_path.is_file():
-        raise ConfigError(
-            f"DuckDB file {db_path} does not exist: run dbt build first, or name the file "
-            "with --db PATH"
-        )
-    try:
-        return duckdb.connect(str(db_path), read_only=True)
-    except duckdb.IOException as error:
-        raise MartUnavailable(
-            f"DuckDB file {db_path} cannot be opened read-only ({error}); wait for the "
-            "running dbt build to finish and run again"
-        ) from error
-    except duckdb.Error as error:
-        raise ConfigError(f"{db_path} is not a readable DuckDB file: {error}") from error
-
-
-def _find_schema(connection: duckdb.DuckDBPyConnection, location: MartLocation) -> str:
-    """The schema holding `fct_usage_records`: the profile's, else the only one there is."""
-    found = [
-        row[0]
-        for row in connection.execute(
-            "select distinct table_schema from information_schema.tables "
-            "where table_name = ? and table_catalog = current_database() order by 1",
-            [MART_TABLE],
-        ).fetchall()
-    ]
-    if location.schema_name and location.schema_name in found:
-        return location.schema_name
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise ConfigError(
-            f"{MART_TABLE} is not in {location.db_path} ({location.described_by}): "
-            "run dbt build, or check --target / --db"
-        )
-    raise ConfigError(
-        f"{MART_TABLE} is in several schemas of {location.db_path} ({', '.join(found)}): "
-        "choose the target with --target"
-    )
