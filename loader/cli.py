@@ -22,6 +22,7 @@ from loader.gates import GateRefused
 from loader.ledger import LedgerBusy
 from loader.mart import MartUnavailable
 from loader.netsuite import AuthenticationFailed, NetSuiteError, RetryPolicy
+from loader.options import mart_options
 from loader.push import PushOptions, run_plan, run_push
 from loader.reconcile import run_reconcile
 from loader.report import (
@@ -70,43 +71,6 @@ main.add_command(sandbox)
 main.add_command(summary)
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def mart_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the mart is (as dbt finds it) and where the ledger lives."""
-    options = [
-        click.option(
-            "--project-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            default=Path("."),
-            show_default="the current directory",
-            envvar="DBT_PROJECT_DIR",
-            help="The dbt project (holds dbt_project.yml and target/).",
-        ),
-        click.option(
-            "--profiles-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            envvar="DBT_PROFILES_DIR",
-            help="Folder of profiles.yml [default: DBT_PROFILES_DIR, else the project "
-            "directory when it holds profiles.yml, else ~/.dbt].",
-        ),
-        click.option(
-            "--target", envvar="DBT_TARGET", help="dbt target [default: the profile's target]."
-        ),
-        click.option(
-            "--db",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="The DuckDB file of the mart, instead of the profile's.",
-        ),
-        click.option(
-            "--state-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Where the ledger lives [default: .usage-loader/ in the project directory].",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
 
 
 def scope_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,38 +12,14 @@ from loader.finance_report.content import UnknownPeriod, build_report
 from loader.finance_report.marts import MartReader
 from loader.finance_report.render import render_html, write_html
 from loader.mart import MartUnavailable
+from loader.options import mart_options
 
 EXIT_REFUSED = 3
 EXIT_CONFIG = 4
 
 
 @click.command("report")
-@click.option(
-    "--project-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default="the current directory",
-    envvar="DBT_PROJECT_DIR",
-    help="The dbt project (holds dbt_project.yml and target/).",
-)
-@click.option(
-    "--profiles-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="DBT_PROFILES_DIR",
-    help="Folder of profiles.yml [default: DBT_PROFILES_DIR, else the project directory when "
-    "it holds profiles.yml, else ~/.dbt].",
-)
-@click.option("--target", envvar="DBT_TARGET", help="dbt target [default: the profile's target].")
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The DuckDB file of the marts, instead of the profile's.",
-)
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where the loader's ledger lives [default: .usage-loader/ in the project directory].",
-)
+@mart_options
 @click.option(
     "--period",
     type=click.DateTime(formats=["%Y-%m-%d"]),
