@@ -12,6 +12,17 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 AS_OF_DATE = "2026-04-20"
 SEED = 7
+# SPEC's eight quarantine reasons: the sample data brings every one of them.
+QUARANTINE_REASONS = (
+    "malformed_record",
+    "missing_field",
+    "invalid_quantity",
+    "invalid_timestamp",
+    "unknown_customer",
+    "unknown_metric",
+    "no_active_line",
+    "late_after_line_end",
+)
 
 
 @dataclass(frozen=True)

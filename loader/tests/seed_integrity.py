@@ -1,6 +1,22 @@
 """The integrity checks of a contract book (the seed CSVs): every reference resolves and every
 line is consistent with its plan and account. Each query selects the offending rows."""
 
+# The key of each seed table: no two rows share it.
+SEED_KEYS = {
+    "billing_accounts": "billing_account_id",
+    "subscriptions": "subscription_id",
+    "subscription_lines": "subscription_line_id",
+    "price_plans": "price_plan_id",
+    "price_plan_tiers": "price_plan_id, tier",
+    "amendments": "amendment_id",
+    "metrics": "metric",
+    "metric_mappings": "source_system, source_metric",
+    "customer_mappings": "source_system, source_customer_key",
+    "holidays": "holiday_date",
+    "billing_runs": "subscription_id, billing_period_start",
+    "usage_approvals": "billing_account_id, billing_period_start",
+}
+
 SEED_INTEGRITY_CHECKS = {
     "subscription account": """
         select subscription_id from subscriptions

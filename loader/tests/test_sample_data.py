@@ -30,7 +30,7 @@ from loader.sample_data.scenarios.stripe import (
     APPROVED_PERIOD_START,
     approved_invoice_total,
 )
-from loader.tests.seed_integrity import SEED_INTEGRITY_CHECKS
+from loader.tests.seed_integrity import SEED_INTEGRITY_CHECKS, SEED_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "seeds"
@@ -353,21 +353,7 @@ def test_seed_references_resolve(db: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_seed_keys_are_unique_and_ids_fit_external_ids(db: duckdb.DuckDBPyConnection) -> None:
-    keys = {
-        "billing_accounts": "billing_account_id",
-        "subscriptions": "subscription_id",
-        "subscription_lines": "subscription_line_id",
-        "price_plans": "price_plan_id",
-        "price_plan_tiers": "price_plan_id, tier",
-        "amendments": "amendment_id",
-        "metrics": "metric",
-        "metric_mappings": "source_system, source_metric",
-        "customer_mappings": "source_system, source_customer_key",
-        "holidays": "holiday_date",
-        "billing_runs": "subscription_id, billing_period_start",
-        "usage_approvals": "billing_account_id, billing_period_start",
-    }
-    for table, key in keys.items():
+    for table, key in SEED_KEYS.items():
         duplicates = db.execute(
             f"select {key}, count(*) from {table} group by all having count(*) > 1"
         ).fetchall()

@@ -30,7 +30,8 @@ from loader.sample_data.book import SEED_TABLES
 from loader.sample_data.fault_plan import FAULT_RATES
 from loader.sample_data.generate import generate_sample_data
 from loader.sample_data.models import GenerationSettings, GenerationSummary
-from loader.tests.seed_integrity import SEED_INTEGRITY_CHECKS
+from loader.tests.pipeline_build import QUARANTINE_REASONS
+from loader.tests.seed_integrity import SEED_INTEGRITY_CHECKS, SEED_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_SEEDS = REPO / "seeds"
@@ -229,21 +230,7 @@ def test_another_seed_draws_other_usage_for_the_same_book(
 
 
 def test_book_keys_are_unique_and_references_resolve(db: duckdb.DuckDBPyConnection) -> None:
-    keys = {
-        "billing_accounts": "billing_account_id",
-        "subscriptions": "subscription_id",
-        "subscription_lines": "subscription_line_id",
-        "price_plans": "price_plan_id",
-        "price_plan_tiers": "price_plan_id, tier",
-        "amendments": "amendment_id",
-        "metrics": "metric",
-        "metric_mappings": "source_system, source_metric",
-        "customer_mappings": "source_system, source_customer_key",
-        "holidays": "holiday_date",
-        "billing_runs": "subscription_id, billing_period_start",
-        "usage_approvals": "billing_account_id, billing_period_start",
-    }
-    for table, key in keys.items():
+    for table, key in SEED_KEYS.items():
         assert _rows(db, f"select {key} from {table} group by all having count(*) > 1") == [], table
     for name, sql in SEED_INTEGRITY_CHECKS.items():
         assert _rows(db, sql) == [], name
@@ -708,16 +695,7 @@ def test_generated_book_builds_and_passes_every_data_test(built: tuple[Path, str
                 "select quarantine_reason from fct_usage_quarantine"
             ).fetchall()
         }
-        assert reasons == {
-            "malformed_record",
-            "missing_field",
-            "invalid_quantity",
-            "invalid_timestamp",
-            "unknown_customer",
-            "unknown_metric",
-            "no_active_line",
-            "late_after_line_end",
-        }
+        assert reasons == set(QUARANTINE_REASONS)
         assert marts.execute(
             "select bool_and(is_balanced) from rpt_source_reconciliation"
         ).fetchone() == (True,)
