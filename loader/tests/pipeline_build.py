@@ -58,38 +58,35 @@ def build_pipeline(workdir: Path) -> BuiltPipeline:
     return run_dbt_build(workdir, raw_dir, full_refresh=True)
 
 
-def run_dbt_build(
+def run_dbt(
     workdir: Path,
     raw_dir: Path,
-    *,
-    full_refresh: bool,
+    *arguments: str,
     db_name: str = "usage_billing.duckdb",
     seeds_dir: Path | None = None,
     as_of_date: str = AS_OF_DATE,
-) -> BuiltPipeline:
-    """`dbt build` of the project on raw_dir into workdir (its own DuckDB file and target),
-    with the contract book of seeds_dir (default: the project's seeds/) as of as_of_date."""
-    target_dir = workdir / "target"
-    db_path = workdir / db_name
+) -> subprocess.CompletedProcess[str]:
+    """One dbt command (`build`, `test`, ... with its options) on raw_dir into workdir (its own
+    DuckDB file and target), with the contract book of seeds_dir (default: the project's seeds/)
+    as of as_of_date. Returns the finished process, whatever its exit code."""
     bin_dir = Path(sys.executable).parent
     env = {
         **os.environ,
         "USAGE_RAW_DIR": str(raw_dir),
-        "USAGE_DUCKDB_PATH": str(db_path),
+        "USAGE_DUCKDB_PATH": str(workdir / db_name),
         "DBT_PROFILES_DIR": str(PROJECT_DIR),
     }
     if seeds_dir is not None:
         # relative to the project: dbt writes compiled seed SQL at the seed's path under target/
         env["USAGE_SEEDS_DIR"] = os.path.relpath(seeds_dir, PROJECT_DIR)
-    completed = subprocess.run(
+    return subprocess.run(
         [
             bin_dir / "dbt",
-            "build",
-            *(["--full-refresh"] if full_refresh else []),
+            *arguments,
             "--project-dir",
             PROJECT_DIR,
             "--target-path",
-            target_dir,
+            workdir / "target",
             "--log-path",
             workdir / "logs",
             "--vars",
@@ -100,6 +97,27 @@ def run_dbt_build(
         text=True,
         cwd=PROJECT_DIR,
     )
+
+
+def run_dbt_build(
+    workdir: Path,
+    raw_dir: Path,
+    *,
+    full_refresh: bool,
+    db_name: str = "usage_billing.duckdb",
+    seeds_dir: Path | None = None,
+    as_of_date: str = AS_OF_DATE,
+) -> BuiltPipeline:
+    """`dbt build` of the project on raw_dir into workdir; raise with dbt's log when it fails."""
+    completed = run_dbt(
+        workdir,
+        raw_dir,
+        "build",
+        *(["--full-refresh"] if full_refresh else []),
+        db_name=db_name,
+        seeds_dir=seeds_dir,
+        as_of_date=as_of_date,
+    )
     if completed.returncode != 0:
         raise AssertionError(f"dbt build failed:\n{completed.stdout[-6000:]}\n{completed.stderr}")
-    return BuiltPipeline(raw_dir, db_path, target_dir, completed.stdout)
+    return BuiltPipeline(raw_dir, workdir / db_name, workdir / "target", completed.stdout)

@@ -41,6 +41,7 @@ RUN_COLUMNS = (
     "decided_by_invocation_id",
     "mapped_by_invocation_id",
     "assigned_by_invocation_id",
+    "classified_by_invocation_id",
 )
 # Files delivered after the first build: the last month of every source and a telemetry replay
 # (duplicate deliveries), which also carry late usage for billed periods.

@@ -302,11 +302,12 @@ final as (
             else regular_records.external_id
         end as external_id,
         -- what it was classified from: the event (or the record itself when unreadable), the runs
-        -- that deduplicated and assigned it, and its segment's outcome
+        -- that deduplicated and assigned it, and its segment's outcome; and the run that classified it
         coalesce(classified.event_key, classified.raw_record_id) as classification_key,
         classified.decided_by_invocation_id,
         classified.assigned_by_invocation_id,
-        classified.segment_outcome
+        classified.segment_outcome,
+        '{{ invocation_id }}' as classified_by_invocation_id
     from classified
     left join regular_records
         on classified.period_segment_id = regular_records.period_segment_id

@@ -63,7 +63,9 @@ final as (
         representatives.counted_at_billing,
         representatives.late_usage_outcome,
         representatives.external_id,
-        representatives.period_segment_external_id
+        representatives.period_segment_external_id,
+        -- the run that classified it
+        representatives.classified_by_invocation_id
     from representatives
     left join conflicts
         on representatives.event_key = conflicts.event_key
