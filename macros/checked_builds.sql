@@ -62,6 +62,10 @@
         {%- endif -%}
     {%- endfor -%}
     {%- set models = graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | list -%}
+    {#- after a full refresh of everything no row carries an earlier run's id -#}
+    {%- if flags.FULL_REFRESH %}
+        delete from {{ checked_builds_relation() }};
+    {%- endif %}
     insert into {{ checked_builds_relation() }} values
     {%- for node in models %}
         ('{{ invocation_id }}', '{{ node.unique_id }}', '{{ node.checksum.checksum }}', current_timestamp)
@@ -70,7 +74,9 @@
 {%- endmacro %}
 
 {#- True for the rows of `model_name` that no passing build has checked; `written_by` is the
-    model's column holding the run id that wrote each row. -#}
+    model's column holding the run id that wrote each row. The checked runs are read when the test
+    is compiled (the ledger changes only at the end of a build) and written into the test as
+    literals, which DuckDB applies while scanning. -#}
 {% macro unchecked_rows(model_name, written_by) -%}
     {%- if target.type != 'duckdb' or not execute -%}
         {{ return('true') }}
@@ -82,12 +88,24 @@
     {%- if node is none -%}
         {{ exceptions.raise_compiler_error("unchecked_rows: no model named " ~ model_name) }}
     {%- endif -%}
-    ({{ written_by }} is null or {{ written_by }} not in (
-        select checked.invocation_id
-        from {{ checked_builds_relation() }} as checked
+    {%- set ledger = checked_builds_relation() -%}
+    {%- if adapter.get_relation(ledger.database, ledger.schema, ledger.identifier) is none -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set checked -%}
+        select distinct invocation_id
+        from {{ ledger }}
         where
-            checked.model_id = '{{ node.unique_id }}'
-            and checked.model_checksum = '{{ node.checksum.checksum }}'
+            model_id = '{{ node.unique_id }}'
+            and model_checksum = '{{ node.checksum.checksum }}'
+        order by 1
+    {%- endset -%}
+    {%- set runs = run_query(checked).columns[0].values() -%}
+    {%- if runs | length == 0 -%}
+        {{ return('true') }}
+    {%- endif -%}
+    ({{ written_by }} is null or {{ written_by }} not in (
+        {%- for run in runs %}'{{ run }}'{% if not loop.last %}, {% endif %}{% endfor -%}
     ))
 {%- endmacro %}
 

@@ -124,7 +124,9 @@ def test_a_narrowed_build_is_not_recorded(built: BuiltPipeline, workdir: Path) -
     assert _recorded_builds(db_path) == before
 
 
-def test_a_passing_incremental_build_is_recorded(built: BuiltPipeline, workdir: Path) -> None:
+def test_a_passing_incremental_build_is_recorded_and_a_full_refresh_starts_over(
+    built: BuiltPipeline, workdir: Path
+) -> None:
     db_path = workdir / built.db_path.name
     before = _recorded_builds(db_path)
 
@@ -133,6 +135,12 @@ def test_a_passing_incremental_build_is_recorded(built: BuiltPipeline, workdir: 
     assert completed.returncode == 0, completed.stdout[-3000:]
     after = _recorded_builds(db_path)
     assert len(after) == len(before) + 1 and set(before) < set(after)
+
+    refreshed = run_dbt(workdir, built.raw_dir, "build", "--full-refresh")
+
+    assert refreshed.returncode == 0, refreshed.stdout[-3000:]
+    invocation = json.loads((workdir / "target" / "run_results.json").read_text())["metadata"]
+    assert _recorded_builds(db_path) == [invocation["invocation_id"]]
 
 
 def test_rows_of_a_model_whose_sql_changed_are_checked_again(
