@@ -7,9 +7,12 @@ usage_records as (
     where record_outcome = 'quarantined'
 ),
 
+-- joined on the parts of the raw record id: the same match without building 10M ids to compare
 raw_records as (
     select
-        raw_record_id,
+        source_system,
+        file_name,
+        record_number,
         raw_record
     from {{ ref('int_usage_records_unioned') }}
 ),
@@ -36,7 +39,9 @@ quarantined as (
         usage_records.received_at
     from usage_records
     inner join raw_records
-        on usage_records.raw_record_id = raw_records.raw_record_id
+        on usage_records.source_system = raw_records.source_system
+            and usage_records.file_name = raw_records.file_name
+            and usage_records.record_number = raw_records.record_number
 
     union all
 
