@@ -50,11 +50,57 @@
 {%- endmacro %}
 
 {#- Inside an incremental model: was this upstream row written by a run the model has not seen
-    (a run id in `column` that none of the model's rows carries)? -#}
+    (a run id in `column` that none of the model's rows carries)? The runs the model has seen are
+    read when it is compiled and written in as literals, which DuckDB applies while scanning the
+    upstream table (instead of joining 10M run ids against them). -#}
 {% macro written_since_last_seen(rows, column) -%}
+    {%- if not execute -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set seen_query -%}
+        select distinct {{ column }}
+        from {{ this }}
+        where {{ column }} is not null
+        order by 1
+    {%- endset -%}
+    {%- set seen = run_query(seen_query).columns[0].values() -%}
+    {%- if seen | length == 0 -%}
+        {{ return('true') }}
+    {%- endif -%}
     {{ rows }}.{{ column }} not in (
-        select distinct built.{{ column }}
-        from {{ this }} as built
-        where built.{{ column }} is not null
+        {%- for run in seen %}'{{ run }}'{% if not loop.last %}, {% endif %}{% endfor -%}
     )
+{%- endmacro %}
+
+{#- The holders of each account × metric × local day that the assignment last assigned with, kept
+    beside it as `<table>__holders` by a post-hook in the same transaction as its rows: every row of
+    the table agrees with them, so the days whose holder changed are those where they differ from
+    today's holders. None when not kept yet (a first build, or one from before they were kept):
+    the assignment then assigns every event again. -#}
+{% macro holder_columns() -%}
+    billing_account_id, metric, usage_local_date, period_segment_id, subscription_line_id,
+    billing_period_start, is_billed, billed_at
+{%- endmacro %}
+
+{% macro holders_assigned_with_relation() -%}
+    {{ return(api.Relation.create(
+        database=this.database,
+        schema=this.schema,
+        identifier=this.identifier ~ '__holders',
+    )) }}
+{%- endmacro %}
+
+{% macro holders_assigned_with() -%}
+    {%- if not execute or target.type != 'duckdb' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set kept = holders_assigned_with_relation() -%}
+    {{ return(adapter.get_relation(kept.database, kept.schema, kept.identifier)) }}
+{%- endmacro %}
+
+{% macro keep_holders_assigned_with() -%}
+    {%- if target.type == 'duckdb' -%}
+        create or replace table {{ holders_assigned_with_relation() }} as
+        select {{ holder_columns() }} from {{ ref('int_usage_day_holders') }}
+    {%- endif -%}
 {%- endmacro %}
