@@ -123,6 +123,17 @@ duplicate_records as (
         {%- endif %}
 ),
 
+-- conflicting copies per event: duplicate deliveries whose content differs from the first copy
+-- (only duplicates can conflict); every record of an event is classified in the same run
+event_conflicts as (
+    select
+        event_key,
+        count(*) as conflict_count
+    from duplicate_records
+    where is_conflict
+    group by 1
+),
+
 assigned as (
     select * from {{ ref('int_usage_events_assigned') }}
     {%- if is_incremental() %}
@@ -233,6 +244,7 @@ joined as (
     select
         all_records.*,
         late_outcomes.late_usage_outcome,
+        coalesce(event_conflicts.conflict_count, 0) as conflict_count,
         case
             when all_records.period_segment_id is not null
                 then coalesce(segment_outcomes.segment_outcome, '||')
@@ -242,6 +254,8 @@ joined as (
         on all_records.period_segment_id = late_outcomes.period_segment_id
     left join segment_outcomes
         on all_records.period_segment_id = segment_outcomes.period_segment_id
+    left join event_conflicts
+        on all_records.event_key = event_conflicts.event_key
 ),
 
 classified as (
@@ -288,6 +302,8 @@ final as (
         classified.dedup_status,
         classified.copies_received,
         classified.is_conflict,
+        -- conflicting copies of its event
+        classified.conflict_count,
         classified.is_late,
         classified.counted_at_billing,
         classified.late_usage_outcome,

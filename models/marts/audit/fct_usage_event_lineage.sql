@@ -1,4 +1,4 @@
--- A view: one filter and a small join over the classification table. Tracing an invoice line
+-- A view: one filter over the classification table. Tracing an invoice line
 -- through it takes well under a second at 10M events, while writing it as a table was the
 -- slowest step of every build (docs/decisions.md).
 {{ config(materialized='view') }}
@@ -10,15 +10,6 @@ with
 
 classified as (
     select * from {{ ref('int_usage_records_classified') }}
-),
-
-conflicts as (
-    select
-        event_key,
-        count(*) as conflict_count
-    from classified
-    where is_conflict
-    group by 1
 ),
 
 -- the record that speaks for an event is its current version; a record that could not be read
@@ -43,7 +34,7 @@ final as (
         representatives.record_number,
         representatives.copies_received as raw_record_count,
         representatives.copies_received - 1 as duplicate_count,
-        coalesce(conflicts.conflict_count, 0) as conflict_count,
+        representatives.conflict_count,
         -- the event
         representatives.source_customer_key,
         representatives.source_metric,
@@ -67,8 +58,6 @@ final as (
         -- the run that classified it
         representatives.classified_by_invocation_id
     from representatives
-    left join conflicts
-        on representatives.event_key = conflicts.event_key
 )
 
 select * from final
