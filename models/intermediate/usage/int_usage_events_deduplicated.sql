@@ -12,16 +12,25 @@
 with
 
 records as (
-    select * from {{ ref('int_usage_records_unioned') }}
-    where invalid_reason is null
+    select unioned.* from {{ ref('int_usage_records_unioned') }} as unioned
+    where
+        unioned.invalid_reason is null
         {%- if is_incremental() %}
             -- every record of the events that have a record in a file not read before
-            and source_system || ':' || source_event_key in (
-                select distinct new_records.source_system || ':' || new_records.source_event_key
-                from {{ ref('int_usage_records_unioned') }} as new_records
+            and exists (
+                select 1
+                from (
+                    select distinct
+                        new_records.source_system,
+                        new_records.source_event_key
+                    from {{ ref('int_usage_records_unioned') }} as new_records
+                    where
+                        new_records.invalid_reason is null
+                        and not {{ in_file_read_before('new_records') }}
+                ) as new_events
                 where
-                    new_records.invalid_reason is null
-                    and not {{ in_file_read_before('new_records') }}
+                    new_events.source_system = unioned.source_system
+                    and new_events.source_event_key = unioned.source_event_key
             )
         {%- endif %}
 ),
