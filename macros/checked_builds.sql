@@ -12,7 +12,8 @@
     whole (append or delete+insert, with the run's id); a checked row has not changed since a build
     in which every row present passed. So a row-level test (not null, accepted values) can only
     fail on an unchecked row, and a uniqueness test can only fail on a value that an unchecked row
-    carries. The tests below look exactly there. `--full-refresh` rewrites every row: all checked.
+    carries. The tests below look exactly there. A `--full-refresh` rewrites every row, so its
+    tests look at every row.
     Engines that build the event tables as plain tables (Spark) check every row every time.
 -#}
 
@@ -78,7 +79,8 @@
     is compiled (the ledger changes only at the end of a build) and written into the test as
     literals, which DuckDB applies while scanning. -#}
 {% macro unchecked_rows(model_name, written_by) -%}
-    {%- if target.type != 'duckdb' or not execute -%}
+    {#- a full refresh rewrites the rows: check them all -#}
+    {%- if target.type != 'duckdb' or not execute or flags.FULL_REFRESH -%}
         {{ return('true') }}
     {%- endif -%}
     {%- set node = graph.nodes.values()
@@ -117,12 +119,15 @@
         {{ columns | join(', ') }},
         count(*) as occurrences
     from {{ model }} as tested
-    {%- if written_by is not none and target.type == 'duckdb' %}
+    {%- set unchecked = unchecked_rows(model.identifier, 'unchecked.' ~ written_by) | trim
+        if written_by is not none else 'true' %}
+    {#- when every row is unchecked (a first build, a full refresh) the filter would keep them all #}
+    {%- if unchecked != 'true' %}
         where exists (
             select 1
             from {{ model }} as unchecked
             where
-                {{ unchecked_rows(model.identifier, 'unchecked.' ~ written_by) }}
+                {{ unchecked }}
                 {%- for column in columns %}
                     and unchecked.{{ column }} = tested.{{ column }}
                 {%- endfor %}
