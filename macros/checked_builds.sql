@@ -102,13 +102,11 @@
             and model_checksum = '{{ node.checksum.checksum }}'
         order by 1
     {%- endset -%}
-    {%- set runs = run_query(checked).columns[0].values() -%}
-    {%- if runs | length == 0 -%}
+    {%- set not_checked = not_among_runs(written_by, checked) | trim -%}
+    {%- if not_checked == 'true' -%}
         {{ return('true') }}
     {%- endif -%}
-    ({{ written_by }} is null or {{ written_by }} not in (
-        {%- for run in runs %}'{{ run }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-    ))
+    ({{ written_by }} is null or {{ not_checked }})
 {%- endmacro %}
 
 {#- The values of `columns` that occur more than once in `model`, looking only at values that an

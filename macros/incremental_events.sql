@@ -63,12 +63,18 @@
         where {{ column }} is not null
         order by 1
     {%- endset -%}
-    {%- set seen = run_query(seen_query).columns[0].values() -%}
-    {%- if seen | length == 0 -%}
+    {{ not_among_runs(rows ~ '.' ~ column, seen_query) }}
+{%- endmacro %}
+
+{#- `column not in (...)` with the run ids that `query` (one column) reads, as literals; `true`
+    when it reads none. -#}
+{% macro not_among_runs(column, query) -%}
+    {%- set runs = run_query(query).columns[0].values() -%}
+    {%- if runs | length == 0 -%}
         {{ return('true') }}
     {%- endif -%}
-    {{ rows }}.{{ column }} not in (
-        {%- for run in seen %}'{{ run }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+    {{ column }} not in (
+        {%- for run in runs %}'{{ run }}'{% if not loop.last %}, {% endif %}{% endfor -%}
     )
 {%- endmacro %}
 
