@@ -17,6 +17,15 @@
     {{ return(adapter.dispatch('rows_fingerprint', 'usage_billing')(relations)) }}
 {%- endmacro %}
 
+{#- The fingerprint of the contract book's rows that mapping reads (customer and metric mappings,
+    accounts with their time zones, metrics): the assignment keeps it with each row and assigns
+    every event again when it changes. -#}
+{% macro mapping_fingerprint() -%}
+    {{ rows_fingerprint([
+        ref('customer_mappings'), ref('billing_accounts'), ref('metric_mappings'), ref('metrics')
+    ]) }}
+{%- endmacro %}
+
 {% macro default__rows_fingerprint(relations) -%}
     md5(concat_ws('|'
     {%- for relation in relations %},

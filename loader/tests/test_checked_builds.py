@@ -15,9 +15,9 @@ import pytest
 
 from loader.tests.pipeline_build import BuiltPipeline, build_pipeline, run_dbt
 
-MAPPED = "int_usage_events_mapped"
-MAPPED_ID = f"model.usage_billing.{MAPPED}"
-UNIQUE_TEST = "unique_across_builds_int_usage_events_mapped_raw_record_id"
+ASSIGNED = "int_usage_events_assigned"
+ASSIGNED_ID = f"model.usage_billing.{ASSIGNED}"
+UNIQUE_TEST = "unique_across_builds_int_usage_events_assigned_raw_record_id"
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +43,16 @@ def _recorded_builds(db_path: Path) -> list[str]:
     ]
 
 
-def _duplicate_a_mapped_row(db_path: Path, written_by: str) -> str:
-    """Write a second copy of one row of the mapped events as run `written_by` would have."""
+def _duplicate_an_assigned_row(db_path: Path, written_by: str) -> str:
+    """Write a second copy of one row of the assigned events as run `written_by` would have."""
     with duckdb.connect(str(db_path)) as connection:
         raw_record_id = connection.sql(
-            f"select min(raw_record_id) from {MAPPED} where mapping_reason is null"
+            f"select min(raw_record_id) from {ASSIGNED} where mapping_reason is null"
         ).fetchall()[0][0]
         connection.execute(
-            f"insert into {MAPPED} select * replace ('{written_by}' as mapped_by_invocation_id) "
-            f"from {MAPPED} where raw_record_id = ?",
+            f"insert into {ASSIGNED} "
+            f"select * replace ('{written_by}' as assigned_by_invocation_id) "
+            f"from {ASSIGNED} where raw_record_id = ?",
             [raw_record_id],
         )
     return raw_record_id
@@ -82,16 +83,16 @@ def test_a_duplicate_is_found_though_its_twin_was_checked_by_an_earlier_build(
     built: BuiltPipeline, workdir: Path
 ) -> None:
     db_path = workdir / built.db_path.name
-    duplicated = _duplicate_a_mapped_row(db_path, "a-later-run")
+    duplicated = _duplicate_an_assigned_row(db_path, "a-later-run")
 
-    tested = run_dbt(workdir, built.raw_dir, "test", "--select", MAPPED)
+    tested = run_dbt(workdir, built.raw_dir, "test", "--select", ASSIGNED)
 
     assert tested.returncode != 0
     failed = _failed_tests(tested)
     assert any(UNIQUE_TEST in line for line in failed), tested.stdout[-3000:]
     rows = _query(
         db_path,
-        f"select count(*) from {MAPPED} where raw_record_id = '{duplicated}'",
+        f"select count(*) from {ASSIGNED} where raw_record_id = '{duplicated}'",
     )
     assert rows == [(2,)]
 
@@ -100,7 +101,7 @@ def test_a_failed_build_is_not_recorded_and_the_next_build_checks_its_rows_again
     built: BuiltPipeline, workdir: Path
 ) -> None:
     db_path = workdir / built.db_path.name
-    _duplicate_a_mapped_row(db_path, "a-failed-run")
+    _duplicate_an_assigned_row(db_path, "a-failed-run")
     before = _recorded_builds(db_path)
 
     first = run_dbt(workdir, built.raw_dir, "build")
@@ -150,16 +151,16 @@ def test_rows_of_a_model_whose_sql_changed_are_checked_again(
     (checked_by,) = _recorded_builds(db_path)
     # a duplicate among rows a recorded build wrote: only a change to the model's SQL since that
     # build makes the tests look at those rows again
-    _duplicate_a_mapped_row(db_path, checked_by)
-    unchanged = run_dbt(workdir, built.raw_dir, "test", "--select", MAPPED)
+    _duplicate_an_assigned_row(db_path, checked_by)
+    unchanged = run_dbt(workdir, built.raw_dir, "test", "--select", ASSIGNED)
     assert unchanged.returncode == 0, unchanged.stdout[-3000:]
 
     _query(
         db_path,
         "update dbt_checked_builds set model_checksum = 'the SQL before' "
-        f"where model_id = '{MAPPED_ID}'",
+        f"where model_id = '{ASSIGNED_ID}'",
     )
-    changed = run_dbt(workdir, built.raw_dir, "test", "--select", MAPPED)
+    changed = run_dbt(workdir, built.raw_dir, "test", "--select", ASSIGNED)
 
     assert changed.returncode != 0
     assert any(UNIQUE_TEST in line for line in _failed_tests(changed)), changed.stdout[-3000:]

@@ -31,7 +31,6 @@ MARTS = (
 # The event tables built incrementally by event key, compared like the marts.
 EVENT_TABLES = (
     "int_usage_events_deduplicated",
-    "int_usage_events_mapped",
     "int_usage_events_assigned",
     "int_usage_records_classified",
 )
@@ -39,7 +38,6 @@ EVENT_TABLES = (
 RUN_COLUMNS = (
     "dbt_invocation_id",
     "decided_by_invocation_id",
-    "mapped_by_invocation_id",
     "assigned_by_invocation_id",
     "classified_by_invocation_id",
 )
@@ -238,8 +236,6 @@ def test_later_incremental_build_equals_full_refresh(
     incremental_db, full_db = later_builds[step]
     rows = _rows(incremental_db, table)
     assert rows == _rows(full_db, table)
-    if table in ("fct_usage_records", "int_usage_events_assigned") or (
-        step == "mappings" and table == "int_usage_events_mapped"
-    ):
+    if table in ("fct_usage_records", "int_usage_events_assigned"):
         # the change reached these rows: they differ from the build before it
         assert rows != _rows(builds[0], table)

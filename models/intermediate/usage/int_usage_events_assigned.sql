@@ -8,11 +8,18 @@
 
 -- One row per mapped version of a source event: the period segment (line × period × plan) in force
 -- on its local date, and whether it counts now and whether it was known when the period was billed.
--- Each row is a function of its mapped event and of the segment that holds its account × metric ×
--- local day, so an incremental run re-assigns the events mapped since the last run and the events
--- on days whose holder changed (a new period, an amendment, a period billed since). The holders
--- each run assigned with are kept beside the table (macros/incremental_events.sql), so finding the
--- changed days compares two small tables instead of every event with its day's holder.
+-- Each row is a function of its deduplicated event, of the contract book's mappings and of the
+-- segment that holds its account × metric × local day, so an incremental run re-assigns the events
+-- deduplicated since the last run, every event when the mappings changed, and the events on days
+-- whose holder changed (a new period, an amendment, a period billed since). The holders each run
+-- assigned with are kept beside the table (macros/incremental_events.sql), so finding the changed
+-- days compares two small tables instead of every event with its day's holder.
+-- read by an incremental run (what was deduplicated since, the mappings' fingerprint):
+-- depends_on: {{ ref('int_usage_events_deduplicated') }}
+-- depends_on: {{ ref('customer_mappings') }}
+-- depends_on: {{ ref('billing_accounts') }}
+-- depends_on: {{ ref('metric_mappings') }}
+-- depends_on: {{ ref('metrics') }}
 {%- set assigned_with = holders_assigned_with() if is_incremental() else none %}
 with
 
@@ -50,11 +57,17 @@ holders as (
 events as (
     select * from mapped_events
     {%- if is_incremental() and assigned_with is not none %}
-        where event_key in (
-                -- mapped since the last assignment
-                select newly_mapped.event_key
-                from {{ ref('int_usage_events_mapped') }} as newly_mapped
-                where {{ written_since_last_seen('newly_mapped', 'mapped_by_invocation_id') }}
+        where exists (
+                -- every event when the contract book's mappings changed since the last assignment
+                select 1
+                from {{ this }} as built
+                where built.mapping_fingerprint <> {{ mapping_fingerprint() }}
+            )
+            or event_key in (
+                -- deduplicated since the last assignment
+                select newly_decided.event_key
+                from {{ ref('int_usage_events_deduplicated') }} as newly_decided
+                where {{ written_since_last_seen('newly_decided', 'decided_by_invocation_id') }}
                 union
                 -- on a day whose holder changed
                 select built.event_key

@@ -1,38 +1,20 @@
-{{ config(
-    materialized=event_grain_materialization(),
-    incremental_strategy='delete+insert',
-    unique_key='event_key',
-    on_schema_change='fail',
-) }}
+-- A view: mapping is a lookup in the contract book, cheap to compute where it is read; the
+-- assignment, which reads it, is the table that keeps each mapped version (incremental by event).
+{{ config(materialized='view') }}
 
 -- One row per version of a source event that can count (current or superseded, never a duplicate
--- delivery): mapped to its billing account and metric, in billing units, on its local date.
--- Incremental by event: a run maps the events deduplicated since the last one, unless the
--- contract book's mappings changed (then it maps them all again).
+-- delivery): mapped to its billing account and metric, in billing units, on its local date, with
+-- a fingerprint of the contract book's mappings it was mapped with.
 with
 
--- the contract book's mappings as they are now, and as the built rows were mapped with
+-- the contract book's mappings as they are now
 mapping_fingerprint as (
-    select {{ rows_fingerprint([
-        ref('customer_mappings'), ref('billing_accounts'), ref('metric_mappings'), ref('metrics')
-    ]) }} as mapping_fingerprint
+    select {{ mapping_fingerprint() }} as mapping_fingerprint
 ),
 
 events as (
     select deduplicated.* from {{ ref('int_usage_events_deduplicated') }} as deduplicated
     where deduplicated.dedup_status in ('current', 'superseded')
-        {%- if is_incremental() %}
-            -- decided since the last mapping, or every event when the mappings changed since
-            and (
-                {{ written_since_last_seen('deduplicated', 'decided_by_invocation_id') }}
-                or exists (
-                    select 1
-                    from {{ this }} as built
-                    cross join mapping_fingerprint
-                    where built.mapping_fingerprint <> mapping_fingerprint.mapping_fingerprint
-                )
-            )
-        {%- endif %}
 ),
 
 customer_mappings as (
@@ -108,10 +90,9 @@ final as (
             when billing_account_id is null then 'unknown_customer'
             when metric is null or aggregation is null then 'unknown_metric'
         end as mapping_reason,
-        -- what it was mapped from (the deduplication run, the contract book's mappings) and when
+        -- what it was mapped from: the deduplication run and the contract book's mappings
         decided_by_invocation_id,
-        mapping_fingerprint,
-        '{{ invocation_id }}' as mapped_by_invocation_id
+        mapping_fingerprint
     from mapped
 )
 
