@@ -148,22 +148,26 @@
     {%- else -%}
         with
 
+        -- each file read on its own by one thread, in order: its ordinality is the line number
         raw_lines as (
+            {% for file in files -%}
             select
-                filename as file_path,
-                row_number() over (partition by filename order by ordinality) as record_number,
+                '{{ file.path }}' as file_path,
+                ordinality as record_number,
                 raw_line
             from read_csv(
-                [{% for file in files %}'{{ file.path }}'{% if not loop.last %}, {% endif %}{% endfor %}],
+                '{{ file.path }}',
                 columns = {'raw_line': 'VARCHAR'},
                 header = false,
                 auto_detect = false,
                 delim = chr(1),
                 quote = '',
                 escape = '',
-                filename = true,
                 parallel = false
             ) with ordinality
+            {% if not loop.last %}union all
+            {% endif %}
+            {%- endfor %}
         )
 
         select
@@ -203,10 +207,35 @@
     {%- else -%}
         with
 
+        -- each file read on its own by one thread, in order: its ordinality is the line number
+        csv_lines as (
+            {% for file in files -%}
+            select
+                '{{ file.path }}' as file_path,
+                ordinality as record_number,
+                {% for i in range(1, width + 1) %}f{{ i }}{% if not loop.last %}, {% endif %}{% endfor %}
+            from read_csv(
+                '{{ file.path }}',
+                columns = { {%- for i in range(1, width + 1) %}'f{{ i }}': 'VARCHAR'{% if not loop.last %}, {% endif %}{% endfor -%} },
+                header = false,
+                auto_detect = false,
+                delim = ',',
+                quote = '"',
+                escape = '"',
+                nullstr = chr(2),
+                null_padding = true,
+                strict_mode = false,
+                parallel = false
+            ) with ordinality
+            {% if not loop.last %}union all
+            {% endif %}
+            {%- endfor %}
+        ),
+
         csv_rows as (
             select
-                filename as file_path,
-                row_number() over (partition by filename order by ordinality) as record_number,
+                file_path,
+                record_number,
                 {% for i in range(1, width + 1) %}f{{ i }},
                 {% endfor %}{% for i in range(1, width + 1) %}(case when f{{ i }} is null then 0 else 1 end){% if not loop.last %} + {% endif %}{% endfor %} as field_count,
                 -- the row as it was read: its fields, quoted where CSV needs it
@@ -217,19 +246,7 @@
                         else f{{ i }}
                     end{% endfor %}
                 ) as raw_record
-            from read_csv(
-                [{% for file in files %}'{{ file.path }}'{% if not loop.last %}, {% endif %}{% endfor %}],
-                columns = { {%- for i in range(1, width + 1) %}'f{{ i }}': 'VARCHAR'{% if not loop.last %}, {% endif %}{% endfor -%} },
-                header = false,
-                auto_detect = false,
-                delim = ',',
-                quote = '"',
-                escape = '"',
-                nullstr = chr(2),
-                null_padding = true,
-                strict_mode = false,
-                filename = true
-            ) with ordinality
+            from csv_lines
         ),
 
         csv_headers as (
