@@ -55,12 +55,12 @@ ranked as (
         content_hash,
         {{ dedup_policy('source_system') }} as dedup_policy,
         row_number() over received_order as received_rank,
-        count(*) over event_copies as versions,
+        -- over the whole partition, in the same ordering: one sort serves all four
+        count(*) over (received_order rows between unbounded preceding and unbounded following) as versions,
         lead(received_at) over received_order as next_version_received_at,
         first_value(content_hash) over received_order as first_content_hash
     from records
     window
-        event_copies as (partition by source_system, source_event_key),
         received_order as (
             partition by source_system, source_event_key
             order by received_at asc, file_name asc, record_number asc
