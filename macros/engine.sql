@@ -64,12 +64,13 @@
     json_extract_string({{ json }}, '$."' || {{ member_expression }} || '"')
 {%- endmacro %}
 
-{#- A stable content hash of a text (for conflict detection and payload comparison). -#}
+{#- A stable content hash of a text (for conflict detection): the MD5 of the text. On DuckDB it
+    is kept as its 128-bit number, which is cheaper to write and compare than its 32 hex digits. -#}
 {% macro content_hash(text) -%}
     {{ return(adapter.dispatch('content_hash', 'usage_billing')(text)) }}
 {%- endmacro %}
 {% macro default__content_hash(text) -%}
-    md5({{ text }})
+    md5_number({{ text }})
 {%- endmacro %}
 
 {#- A quantity text to exact decimal(38, 9); null when not a finite number. -#}
