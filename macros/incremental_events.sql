@@ -26,6 +26,18 @@
     ]) }}
 {%- endmacro %}
 
+{#- Inside an incremental model that keeps mapping_fingerprint with its rows: was a row built with
+    other mappings than the contract book's now? -#}
+{% macro built_with_other_mapping_fingerprint() -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set query -%}
+        select count(*) from {{ this }} where mapping_fingerprint is distinct from {{ mapping_fingerprint() }}
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0] > 0) }}
+{%- endmacro %}
+
 {% macro default__rows_fingerprint(relations) -%}
     md5(concat_ws('|'
     {%- for relation in relations %},
@@ -87,35 +99,53 @@
     )
 {%- endmacro %}
 
-{#- The holders of each account × metric × local day that the assignment last assigned with, kept
-    beside it as `<table>__holders` by a post-hook in the same transaction as its rows: every row of
-    the table agrees with them, so the days whose holder changed are those where they differ from
-    today's holders. None when not kept yet (a first build, or one from before they were kept):
-    the assignment then assigns every event again. -#}
-{% macro holder_columns() -%}
-    billing_account_id, metric, usage_local_date, period_segment_id, subscription_line_id,
-    billing_period_start, is_billed, billed_at
-{%- endmacro %}
-
-{% macro holders_assigned_with_relation() -%}
+{#- What an incremental event model's rows were last computed with (the assignment: each day's
+    holder; the classification: each segment's outcome), kept beside it as `<table>__<name>` by a
+    post-hook in the same transaction as its rows. Every row of the table agrees with the kept
+    copy, so the rows to compute again are those where it differs from the model's input now
+    (`changed_since_kept`): two small tables compared instead of every row with its input. None
+    when not kept yet (a first build, or one from before it was kept): the model then computes
+    every row again. -#}
+{% macro kept_beside_relation(name) -%}
     {{ return(api.Relation.create(
         database=this.database,
         schema=this.schema,
-        identifier=this.identifier ~ '__holders',
+        identifier=this.identifier ~ '__' ~ name,
     )) }}
 {%- endmacro %}
 
-{% macro holders_assigned_with() -%}
+{% macro kept_beside(name) -%}
     {%- if not execute or target.type != 'duckdb' -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set kept = holders_assigned_with_relation() -%}
+    {%- set kept = kept_beside_relation(name) -%}
     {{ return(adapter.get_relation(kept.database, kept.schema, kept.identifier)) }}
 {%- endmacro %}
 
-{% macro keep_holders_assigned_with() -%}
+{% macro keep_beside(name, model_name, columns) -%}
     {%- if target.type == 'duckdb' -%}
-        create or replace table {{ holders_assigned_with_relation() }} as
-        select {{ holder_columns() }} from {{ ref('int_usage_day_holders') }}
+        create or replace table {{ kept_beside_relation(name) }} as
+        select {{ columns }} from {{ ref(model_name) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The rows of `columns` that are in `current` or in `kept` but not in both. -#}
+{% macro changed_since_kept(current, kept, columns) -%}
+    (
+        select {{ columns }} from {{ current }}
+        except
+        select {{ columns }} from {{ kept }}
+    )
+    union all
+    (
+        select {{ columns }} from {{ kept }}
+        except
+        select {{ columns }} from {{ current }}
+    )
+{%- endmacro %}
+
+{#- A day's holder as the assignment keeps it (`<table>__holders`). -#}
+{% macro holder_columns() -%}
+    billing_account_id, metric, usage_local_date, period_segment_id, subscription_line_id,
+    billing_period_start, is_billed, billed_at
 {%- endmacro %}

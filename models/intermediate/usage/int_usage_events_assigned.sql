@@ -3,7 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key='event_key',
     on_schema_change='fail',
-    post_hook="{{ keep_holders_assigned_with() }}",
+    post_hook="{{ keep_beside('holders', 'int_usage_day_holders', holder_columns()) }}",
 ) }}
 
 -- One row per mapped version of a source event: the period segment (line × period × plan) in force
@@ -20,7 +20,11 @@
 -- depends_on: {{ ref('billing_accounts') }}
 -- depends_on: {{ ref('metric_mappings') }}
 -- depends_on: {{ ref('metrics') }}
-{%- set assigned_with = holders_assigned_with() if is_incremental() else none %}
+{%- set assigned_with = kept_beside('holders') if is_incremental() else none %}
+{#- every event is assigned again when there is no record of what the last run assigned with, or
+    when the contract book's mappings changed since (read before the model runs, so that the
+    events to assign are one filter) -#}
+{%- set assign_all = assigned_with is none or built_with_other_mapping_fingerprint() %}
 with
 
 mapped_events as (
@@ -31,7 +35,7 @@ holders as (
     select * from {{ ref('int_usage_day_holders') }}
 ),
 
-{% if is_incremental() and assigned_with is not none %}
+{% if is_incremental() and not assign_all %}
     -- the days whose holder is not the one the last run assigned with, either way round
     changed_days as (
         select distinct
@@ -39,31 +43,15 @@ holders as (
             metric,
             usage_local_date
         from (
-            (
-                select {{ holder_columns() }} from holders
-                except
-                select {{ holder_columns() }} from {{ assigned_with }}
-            )
-            union all
-            (
-                select {{ holder_columns() }} from {{ assigned_with }}
-                except
-                select {{ holder_columns() }} from holders
-            )
+            {{ changed_since_kept('holders', assigned_with, holder_columns()) | indent(12) }}
         ) as changed
     ),
 {% endif %}
 
 events as (
     select * from mapped_events
-    {%- if is_incremental() and assigned_with is not none %}
-        where exists (
-                -- every event when the contract book's mappings changed since the last assignment
-                select 1
-                from {{ this }} as built
-                where built.mapping_fingerprint <> {{ mapping_fingerprint() }}
-            )
-            or event_key in (
+    {%- if is_incremental() and not assign_all %}
+        where event_key in (
                 -- deduplicated since the last assignment
                 select newly_decided.event_key
                 from {{ ref('int_usage_events_deduplicated') }} as newly_decided

@@ -3,6 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key='classification_key',
     on_schema_change='fail',
+    post_hook="{{ keep_beside('segment_outcomes', 'int_usage_segment_outcomes', 'period_segment_id, segment_outcome') }}",
 ) }}
 
 -- One row per raw usage record: where it ended (used, duplicate, withdrawn or quarantined), why,
@@ -10,68 +11,17 @@
 -- Incremental by event: a run re-classifies the records of events deduplicated or assigned since
 -- the last run and of events in segments whose outcome changed (late usage, External IDs), and
 -- adds the unreadable records of files not read before.
+{%- set classified_with = kept_beside('segment_outcomes') if is_incremental() else none %}
+{#- every record is classified again when there is no record of the outcomes the last run
+    classified with -#}
+{%- set classify_all = classified_with is none %}
 with
 
-late_outcomes as (
-    select * from {{ ref('int_late_usage_adjustments') }}
-),
-
-usage_records as (
-    select * from {{ ref('int_usage_records_prepared') }}
-),
-
-regular_records as (
-    select
-        period_segment_id,
-        external_id
-    from usage_records
-    where not is_adjustment
-),
-
-adjustment_records as (
-    select
-        original_period_segment_id,
-        external_id
-    from usage_records
-    where is_adjustment
-),
-
--- what a record's classification takes from its segment, as one value per segment
 segment_outcomes as (
-    select
-        period_segment_id,
-        concat_ws(
-            '|',
-            coalesce(max(late_usage_outcome), ''),
-            coalesce(max(regular_external_id), ''),
-            coalesce(max(adjustment_external_id), '')
-        ) as segment_outcome
-    from (
-        select
-            period_segment_id,
-            late_usage_outcome,
-            cast(null as string) as regular_external_id,
-            cast(null as string) as adjustment_external_id
-        from late_outcomes
-        union all
-        select
-            period_segment_id,
-            cast(null as string) as late_usage_outcome,
-            external_id as regular_external_id,
-            cast(null as string) as adjustment_external_id
-        from regular_records
-        union all
-        select
-            original_period_segment_id as period_segment_id,
-            cast(null as string) as late_usage_outcome,
-            cast(null as string) as regular_external_id,
-            external_id as adjustment_external_id
-        from adjustment_records
-    ) as outcomes
-    group by 1
+    select * from {{ ref('int_usage_segment_outcomes') }}
 ),
 
-{% if is_incremental() %}
+{% if is_incremental() and not classify_all %}
     -- the events to classify again
     changed_events as (
         -- deduplicated since the last run
@@ -84,21 +34,14 @@ segment_outcomes as (
         from {{ ref('int_usage_events_assigned') }} as newly_assigned
         where {{ written_since_last_seen('newly_assigned', 'assigned_by_invocation_id') }}
         union
-        -- in a segment whose outcome is no longer the one they were classified with
+        -- in a segment whose outcome is not the one the last run classified with, either way round
         select built.event_key
         from {{ this }} as built
         where built.period_segment_id in (
-                select built_outcomes.period_segment_id
+                select changed.period_segment_id
                 from (
-                    select distinct
-                        period_segment_id,
-                        segment_outcome
-                    from {{ this }}
-                    where period_segment_id is not null
-                ) as built_outcomes
-                left join segment_outcomes
-                    on built_outcomes.period_segment_id = segment_outcomes.period_segment_id
-                where built_outcomes.segment_outcome is distinct from coalesce(segment_outcomes.segment_outcome, '||')
+                    {{ changed_since_kept('segment_outcomes', classified_with, 'period_segment_id, segment_outcome') | indent(20) }}
+                ) as changed
             )
     ),
 {% endif %}
@@ -109,7 +52,7 @@ invalid_records as (
     select unioned.* from {{ ref('int_usage_records_unioned') }} as unioned
     where
         unioned.invalid_reason is not null
-        {%- if is_incremental() %}
+        {%- if is_incremental() and not classify_all %}
             and not {{ in_file_read_before('unioned') }}
         {%- endif %}
 ),
@@ -118,7 +61,7 @@ duplicate_records as (
     select * from {{ ref('int_usage_events_deduplicated') }}
     where
         dedup_status = 'duplicate'
-        {%- if is_incremental() %}
+        {%- if is_incremental() and not classify_all %}
             and event_key in (select changed_events.event_key from changed_events)
         {%- endif %}
 ),
@@ -136,7 +79,7 @@ event_conflicts as (
 
 assigned as (
     select * from {{ ref('int_usage_events_assigned') }}
-    {%- if is_incremental() %}
+    {%- if is_incremental() and not classify_all %}
         where event_key in (select changed_events.event_key from changed_events)
     {%- endif %}
 ),
@@ -243,15 +186,15 @@ all_records as (
 joined as (
     select
         all_records.*,
-        late_outcomes.late_usage_outcome,
+        segment_outcomes.late_usage_outcome,
+        segment_outcomes.regular_external_id,
+        segment_outcomes.adjustment_external_id,
         coalesce(event_conflicts.conflict_count, 0) as conflict_count,
         case
             when all_records.period_segment_id is not null
                 then coalesce(segment_outcomes.segment_outcome, '||')
         end as segment_outcome
     from all_records
-    left join late_outcomes
-        on all_records.period_segment_id = late_outcomes.period_segment_id
     left join segment_outcomes
         on all_records.period_segment_id = segment_outcomes.period_segment_id
     left join event_conflicts
@@ -309,13 +252,13 @@ final as (
         classified.late_usage_outcome,
         -- the Usage Records it counts in
         case when classified.quarantine_reason is null and classified.dedup_status = 'current' and not classified.is_deleted
-                then regular_records.external_id
+                then classified.regular_external_id
         end as period_segment_external_id,
         case
             when classified.quarantine_reason is not null or classified.dedup_status <> 'current' or classified.is_deleted then null
-            when classified.is_late and classified.late_usage_outcome = 'adjustment' then adjustment_records.external_id
+            when classified.is_late and classified.late_usage_outcome = 'adjustment' then classified.adjustment_external_id
             when classified.is_late and classified.late_usage_outcome is not null then null
-            else regular_records.external_id
+            else classified.regular_external_id
         end as external_id,
         -- what it was classified from: the event (or the record itself when unreadable), the runs
         -- that deduplicated and assigned it, and its segment's outcome; and the run that classified it
@@ -325,10 +268,6 @@ final as (
         classified.segment_outcome,
         '{{ invocation_id }}' as classified_by_invocation_id
     from classified
-    left join regular_records
-        on classified.period_segment_id = regular_records.period_segment_id
-    left join adjustment_records
-        on classified.period_segment_id = adjustment_records.original_period_segment_id
 )
 
 select * from final
