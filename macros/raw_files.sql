@@ -249,8 +249,16 @@
             from csv_lines
         ),
 
+        -- per file, the field each named column is in (matched to the header by name)
         csv_headers as (
-            select * from csv_rows where record_number = 1
+            select
+                file_path,
+                {% for column in columns %}case
+                    {% for i in range(1, width + 1) %}when trim(f{{ i }}) = '{{ column }}' then {{ i }}
+                    {% endfor %}end as "{{ column }}__field",
+                {% endfor %}field_count
+            from csv_rows
+            where record_number = 1
         )
 
         select
@@ -259,8 +267,8 @@
             raw_files.file_modified_at,
             raw_files.file_md5,
             csv_rows.record_number,
-            {% for column in columns %}case
-                {% for i in range(1, width + 1) %}when trim(csv_headers.f{{ i }}) = '{{ column }}' then csv_rows.f{{ i }}
+            {% for column in columns %}case csv_headers."{{ column }}__field"
+                {% for i in range(1, width + 1) %}when {{ i }} then csv_rows.f{{ i }}
                 {% endfor %}end as "{{ column }}",
             {% endfor %}csv_rows.field_count,
             csv_headers.field_count as header_field_count,
