@@ -123,8 +123,10 @@ def floor_query(workdir: Path, raw: Path, seeds: Path) -> Measured:
     return measure([sys.executable, "-c", runner, workdir / "floor.duckdb", script])
 
 
-def slowest_nodes(target: Path, count: int = 6) -> list[tuple[str, float]]:
+def slowest_nodes(target: Path, count: int = 6, kind: str = "") -> list[tuple[str, float]]:
+    """The nodes (of one kind, e.g. "model", when given) that took longest, with their seconds."""
     results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    results = [r for r in results if r["unique_id"].startswith(f"{kind}.")] if kind else results
     ranked = sorted(results, key=lambda result: result["execution_time"], reverse=True)
     return [(r["unique_id"].split(".", 2)[-1], r["execution_time"]) for r in ranked[:count]]
 
@@ -141,6 +143,65 @@ def time_by_kind(target: Path) -> dict[str, float]:
         if kind:
             spent[kind] += result["execution_time"]
     return {**spent, "nodes wall": results["elapsed_time"]}
+
+
+def plan_operators(plan: dict) -> list[tuple[float, str, int]]:
+    """Every operator of a DuckDB JSON profile: (seconds, name and table, rows it produced)."""
+    found = []
+    pending = list(plan.get("operator", []))
+    while pending:
+        node = pending.pop()
+        extra = node.get("extra_info") or {}
+        label = node.get("name", "?")
+        relation = extra.get("Table") or extra.get("Function")
+        if relation:
+            label += f" {str(relation).split('.')[-1]}"
+        found.append((node.get("timing", 0.0), label, node.get("intermediate_rows", 0)))
+        pending.extend(node.get("children", []))
+    return found
+
+
+def profile_models(
+    db: Path, target: Path, names: list[str], operators: int = 3
+) -> list[dict[str, object]]:
+    """DuckDB's EXPLAIN ANALYZE of models as the full build compiled them: each model's query is run
+    again over the built tables into an in-memory temporary table, with DuckDB's profiler on. Its
+    wall time is the computing alone (dbt's time for the model adds writing the table to the
+    DuckDB file); the operators are the slowest in the query plan, their time summed over
+    DuckDB's threads."""
+    compiled = {path.stem: path for path in (target / "compiled").rglob("*.sql")}
+    profiles = []
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "profile.json"
+        for name in names:
+            sql = compiled[name].read_text(encoding="utf-8")
+            with duckdb.connect(
+                config={"threads": THREADS, "memory_limit": MEMORY_LIMIT, "temp_directory": scratch}
+            ) as connection:
+                # the compiled SQL names the tables by the DuckDB file's stem, as dbt attached it
+                connection.execute(f"attach '{db}' as {db.stem} (read_only)")
+                connection.execute(f"use {db.stem}")
+                connection.execute("set TimeZone = 'UTC'")
+                connection.execute("set enable_progress_bar = false")
+                connection.execute("set preserve_insertion_order = false")
+                connection.execute("pragma enable_profiling = 'json'")
+                connection.execute(f"pragma profiling_output = '{output}'")
+                started = time.perf_counter()
+                connection.execute(f"create temporary table profiled as {sql}")
+                seconds = time.perf_counter() - started
+                connection.execute("pragma disable_profiling")
+            found = plan_operators(json.loads(output.read_text(encoding="utf-8")))
+            found.sort(reverse=True)
+            profiles.append(
+                {
+                    "model": name,
+                    "compute_seconds": seconds,
+                    "operators": [
+                        (label, timing, rows) for timing, label, rows in found[:operators]
+                    ],
+                }
+            )
+    return profiles
 
 
 def check_line_numbers(db: Path, raw: Path, per_source: int = 1000) -> tuple[int, int]:
@@ -189,6 +250,11 @@ def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
     full = dbt_build(workdir, raw, seeds, full=True)
     nodes = slowest_nodes(workdir / "target")
     full_kinds = time_by_kind(workdir / "target")
+    profiles = profile_models(
+        workdir / "usage_billing.duckdb",
+        workdir / "target",
+        [name for name, _ in slowest_nodes(workdir / "target", count=4, kind="model")],
+    )
     lines_checked, lines_mismatched = check_line_numbers(workdir / "usage_billing.duckdb", raw)
     floor = floor_query(workdir, raw, seeds)
     with duckdb.connect(str(workdir / "usage_billing.duckdb"), read_only=True) as connection:
@@ -215,6 +281,10 @@ def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
         ]
     )
     incremental = dbt_build(workdir, raw, seeds, full=False)
+    incremental_nodes = slowest_nodes(workdir / "target")
+    incremental_kinds = time_by_kind(workdir / "target")
+    # the same build again with nothing new: what any daily run costs before its day's data
+    unchanged = dbt_build(workdir, raw, seeds, full=False)
     return {
         "events": events,
         "accounts": accounts,
@@ -233,9 +303,12 @@ def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
         "slowest_nodes": nodes,
         "lines_checked": lines_checked,
         "lines_mismatched": lines_mismatched,
-        "incremental_slowest_nodes": slowest_nodes(workdir / "target"),
+        "incremental_slowest_nodes": incremental_nodes,
         "full_kinds": full_kinds,
-        "incremental_kinds": time_by_kind(workdir / "target"),
+        "incremental_kinds": incremental_kinds,
+        "unchanged_seconds": unchanged.seconds,
+        "unchanged_kinds": time_by_kind(workdir / "target"),
+        "profiles": profiles,
     }
 
 
@@ -364,8 +437,8 @@ def write_markdown(pipelines: list[dict], loader: dict, out: Path) -> None:
         "",
         "| events | accounts | raw records | usage records | full `dbt build` | peak memory "
         "| floor query | full ÷ floor | incremental day | incremental ÷ full "
-        "| NetSuite requests per 1M events (vs per-event) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| nothing new (÷ full) | NetSuite requests per 1M events (vs per-event) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in pipelines:
         per_million = p["usage_records"] / p["used_events"] * 1_000_000
@@ -376,12 +449,14 @@ def write_markdown(pipelines: list[dict], loader: dict, out: Path) -> None:
             f"({p['floor_peak_mib']:,.0f} MiB) | {p['full_seconds'] / p['floor_seconds']:.1f}× "
             f"| {p['incremental_seconds']:.1f} s "
             f"| {p['incremental_seconds'] / p['full_seconds']:.0%} "
+            f"| {p['unchanged_seconds']:.1f} s ({p['unchanged_seconds'] / p['full_seconds']:.0%}) "
             f"| {per_million:,.0f} (vs 1,000,000) |"
         )
     lines += [
         "",
         "Targets at 10M events: full ≤ 2.5× the floor, incremental day ≤ 15% of the "
-        "full build, peak ≤ 4 GiB.",
+        "full build, peak ≤ 4 GiB. *Nothing new*: the incremental build run again with no new "
+        "file, what every daily run costs before its day's data.",
         "",
     ]
     for p in pipelines:
@@ -408,14 +483,28 @@ def write_markdown(pipelines: list[dict], loader: dict, out: Path) -> None:
                 f"{name} {seconds:.1f} s" for name, seconds in p["incremental_slowest_nodes"]
             )
         )
-        for build, seconds in (("full", "full_seconds"), ("incremental", "incremental_seconds")):
+        for build, seconds in (
+            ("full", "full_seconds"),
+            ("incremental", "incremental_seconds"),
+            ("unchanged", "unchanged_seconds"),
+        ):
             kinds = p[f"{build}_kinds"]
             lines.append(
-                f"  - the {build} build's {p[seconds]:.1f} s: nodes {kinds['nodes wall']:.1f} s "
+                f"  - the {build.replace('unchanged', 'nothing-new')} build's {p[seconds]:.1f} s: "
+                f"nodes {kinds['nodes wall']:.1f} s "
                 f"from first to last (models {kinds['models']:.1f} s, data tests "
                 f"{kinds['data tests']:.1f} s, unit tests {kinds['unit tests']:.1f} s, summed over "
                 f"dbt's two threads), dbt's start-up and parsing "
                 f"{p[seconds] - kinds['nodes wall']:.1f} s"
+            )
+        for profile in p["profiles"]:
+            lines.append(
+                f"  - EXPLAIN ANALYZE of {profile['model']}: {profile['compute_seconds']:.1f} s "
+                "computing into memory; slowest operators (summed over threads) "
+                + ", ".join(
+                    f"{label} {timing:.1f} s ({rows:,} rows)"
+                    for label, timing, rows in profile["operators"]
+                )
             )
     lines += [
         "",
