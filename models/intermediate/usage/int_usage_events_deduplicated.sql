@@ -55,8 +55,13 @@ ranked as (
         content_hash,
         {{ dedup_policy('source_system') }} as dedup_policy,
         row_number() over received_order as received_rank,
-        -- over the whole partition, in the same ordering: one sort serves all four
-        count(*) over (received_order rows between unbounded preceding and unbounded following) as versions,
+        -- over the whole partition, in the same ordering: one sort serves all four (spelled out:
+        -- a frame on a named window is not portable)
+        count(*) over (
+            partition by source_system, source_event_key
+            order by received_at asc, file_name asc, record_number asc
+            rows between unbounded preceding and unbounded following
+        ) as versions,
         lead(received_at) over received_order as next_version_received_at,
         first_value(content_hash) over received_order as first_content_hash
     from records
