@@ -9,6 +9,7 @@ pushes 5,000 records to the local sandbox (50 ms latency, concurrency limit 4) a
 Results go to docs/benchmarks.md.
 
     .venv/bin/python scripts/bench.py [--events 1000000 10000000] [--accounts 2000] [--keep DIR]
+    .venv/bin/python scripts/bench.py --render-only   # the markdown again from the last results
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ AS_OF = "2026-04-20"
 APPEND_DAY = "2026-04-19"
 MEMORY_LIMIT = "3GB"
 THREADS = 2
+# the last run's measurements, to write the markdown again without measuring again
+RESULTS = PROJECT / "target" / "bench" / "results.json"
 
 
 @dataclass
@@ -169,12 +172,19 @@ def profile_models(
     wall time is the computing alone (dbt's time for the model adds writing the table to the
     DuckDB file); the operators are the slowest in the query plan, their time summed over
     DuckDB's threads."""
-    compiled = {path.stem: path for path in (target / "compiled").rglob("*.sql")}
+    # the model's own compiled query, as run_results.json records it (a unit test of the model is
+    # compiled to a file of the same name under target/compiled)
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    compiled = {
+        r["unique_id"].split(".", 2)[-1]: r["compiled_code"]
+        for r in results
+        if r["unique_id"].startswith("model.") and r.get("compiled_code")
+    }
     profiles = []
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(scratch) / "profile.json"
         for name in names:
-            sql = compiled[name].read_text(encoding="utf-8")
+            sql = compiled[name]
             with duckdb.connect(
                 config={"threads": THREADS, "memory_limit": MEMORY_LIMIT, "temp_directory": scratch}
             ) as connection:
@@ -424,11 +434,12 @@ def machine() -> str:
     )
 
 
-def write_markdown(pipelines: list[dict], loader: dict, out: Path) -> None:
+def write_markdown(results: dict, out: Path) -> None:
+    pipelines, loader = results["pipelines"], results["loader"]
     lines = [
         "# Benchmarks",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}.",
+        f"Measured {results['measured_at']} UTC on {results['machine']}.",
         f"DuckDB settings of the build and of the floor alike: threads {THREADS}, "
         f"memory_limit {MEMORY_LIMIT}. Reproduce with `make bench` "
         "(`.venv/bin/python scripts/bench.py`).",
@@ -542,9 +553,20 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--keep", type=Path, default=None, help="work folder to keep")
     parser.add_argument("--out", type=Path, default=PROJECT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help=f"write --out again from the last run's results ({RESULTS.relative_to(PROJECT)}), "
+        "e.g. after editing docs/benchmarks_notes.md",
+    )
     args = parser.parse_args()
+    if args.render_only:
+        write_markdown(json.loads(RESULTS.read_text(encoding="utf-8")), args.out)
+        print(f"wrote {args.out}")
+        return
     root = args.keep or Path(tempfile.mkdtemp(prefix="usage-bench-"))
     try:
+        measured_at, on_machine = f"{datetime.now(UTC):%Y-%m-%d %H:%M}", machine()
         pipelines = []
         for events in args.events:
             started = time.perf_counter()
@@ -552,8 +574,16 @@ def main() -> None:
             print(f"{events:,} events measured in {time.perf_counter() - started:.0f} s")
         loader = bench_loader(root)
         print(f"loader: {loader['throughput']:.1f} records/s of {loader['ceiling']:.0f}")
-        write_markdown(pipelines, loader, args.out)
-        print(f"wrote {args.out}")
+        results = {
+            "measured_at": measured_at,
+            "machine": on_machine,
+            "pipelines": pipelines,
+            "loader": loader,
+        }
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2), encoding="utf-8")
+        write_markdown(results, args.out)
+        print(f"wrote {args.out} (results: {RESULTS})")
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

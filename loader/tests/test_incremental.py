@@ -112,6 +112,37 @@ def test_a_changed_raw_file_stops_the_incremental_build(
         changed.write_bytes(original)
 
 
+def test_an_incremental_build_without_the_kept_inputs_recomputes_every_event(
+    builds: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """As after upgrading from a version that kept no holders or segment outcomes beside the event
+    tables: the next incremental build assigns and classifies every event again, keeps them again,
+    and gives the full refresh's rows."""
+    incremental_db, full_db, delivered = builds
+    shutil.copy2(incremental_db, tmp_path / incremental_db.name)
+    kept = ("int_usage_events_assigned__holders", "int_usage_records_classified__segment_outcomes")
+    with duckdb.connect(str(tmp_path / incremental_db.name)) as connection:
+        for table in kept:
+            connection.execute(f"drop table {table}")
+
+    rebuilt = run_dbt_build(tmp_path, delivered, full_refresh=False)
+
+    invocation = json.loads((rebuilt.target_dir / "run_results.json").read_text())["metadata"]
+    with duckdb.connect(str(rebuilt.db_path), read_only=True) as connection:
+        tables = {
+            row[0] for row in connection.sql("select table_name from duckdb_tables()").fetchall()
+        }
+        assert set(kept) <= tables
+        for table, column in (
+            ("int_usage_events_assigned", "assigned_by_invocation_id"),
+            ("int_usage_records_classified", "classified_by_invocation_id"),
+        ):
+            runs = connection.sql(f"select distinct {column} from {table}").fetchall()
+            assert runs == [(invocation["invocation_id"],)], table
+    for table in MARTS + EVENT_TABLES:
+        assert _rows(rebuilt.db_path, table) == _rows(full_db, table), table
+
+
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{path.name} has no {old!r}"
