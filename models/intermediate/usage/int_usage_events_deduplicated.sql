@@ -15,7 +15,7 @@ records as (
     select unioned.* from {{ ref('int_usage_records_unioned') }} as unioned
     where
         unioned.invalid_reason is null
-        {%- if is_incremental() %}
+    {% if is_incremental() %}
             -- every record of the events that have a record in a file not read before
             and exists (
                 select 1
@@ -32,7 +32,7 @@ records as (
                     new_events.source_system = unioned.source_system
                     and new_events.source_event_key = unioned.source_event_key
             )
-        {%- endif %}
+    {% endif %}
 ),
 
 -- one ordering per event key (received, then file and line) serves every rule: the first copy

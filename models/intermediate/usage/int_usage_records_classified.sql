@@ -52,18 +52,20 @@ invalid_records as (
     select unioned.* from {{ ref('int_usage_records_unioned') }} as unioned
     where
         unioned.invalid_reason is not null
-        {%- if is_incremental() and not classify_all %}
+    {% if is_incremental() and not classify_all %}
+            -- invalid records are classified once, in the run that reads their file
             and not {{ in_file_read_before('unioned') }}
-        {%- endif %}
+    {% endif %}
 ),
 
 duplicate_records as (
     select * from {{ ref('int_usage_events_deduplicated') }}
     where
         dedup_status = 'duplicate'
-        {%- if is_incremental() and not classify_all %}
+    {% if is_incremental() and not classify_all %}
+            -- the events to classify again
             and event_key in (select changed_events.event_key from changed_events)
-        {%- endif %}
+    {% endif %}
 ),
 
 -- conflicting copies per event: duplicate deliveries whose content differs from the first copy
@@ -79,9 +81,9 @@ event_conflicts as (
 
 assigned as (
     select * from {{ ref('int_usage_events_assigned') }}
-    {%- if is_incremental() and not classify_all %}
+    {% if is_incremental() and not classify_all %}
         where event_key in (select changed_events.event_key from changed_events)
-    {%- endif %}
+    {% endif %}
 ),
 
 all_records as (
