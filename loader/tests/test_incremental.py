@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from loader.gates import check_dbt_build, check_invocation, read_dbt_build
 from loader.tests.pipeline_build import PROJECT_DIR, run_dbt_build, write_sample_data
 
 MARTS = (
@@ -80,7 +81,8 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     run_dbt_build(incremental_dir, delivered, full_refresh=True)
     for path in later:
         shutil.copy2(all_files / path.parent.name / path.name, path)
-    incremental = run_dbt_build(incremental_dir, delivered, full_refresh=False)
+    # the daily run as scheduled: every data test, no unit tests
+    incremental = run_dbt_build(incremental_dir, delivered, full_refresh=False, scheduled=True)
 
     full_dir = workdir / "full"
     full_dir.mkdir()
@@ -95,6 +97,26 @@ def test_incremental_build_equals_full_refresh(builds: tuple[Path, Path, Path], 
     full_rows = _rows(full_db, table)
     assert incremental_rows, f"{table} is empty: nothing was compared"
     assert incremental_rows == full_rows
+
+
+def test_the_scheduled_build_passes_the_loaders_gates(builds: tuple[Path, Path, Path]) -> None:
+    """The scheduled incremental build ran no unit test, every data test of the mart, and the
+    mart it built is the one its results vouch for: the loader sends after it."""
+    incremental_db, _, _ = builds
+    target = incremental_db.parent / "target"
+    build = read_dbt_build(target, "usage_billing")
+    assert not [node for node in build.statuses if node.startswith("unit_test.")]
+    assert [node for node in build.statuses if node.startswith("test.")]
+    check_dbt_build(build)
+    with duckdb.connect(str(incremental_db), read_only=True) as connection:
+        built_by = {
+            invocation_id
+            for (invocation_id,) in connection.sql(
+                "select distinct dbt_invocation_id from fct_usage_records"
+            ).fetchall()
+        }
+    assert built_by == {build.invocation_id}
+    check_invocation(build, built_by)
 
 
 def test_a_changed_raw_file_stops_the_incremental_build(
