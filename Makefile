@@ -69,7 +69,8 @@ clean:
 	rm -rf target logs .usage-loader
 
 .PHONY: bench
-# Not part of `make test`: generates 1M and 10M events and takes a while (about 30 minutes).
+# Not part of `make test`: generates 1M and 10M events, runs each build three times, and takes
+# a while (about 25 minutes on 2 cores).
 bench: $(INSTALLED) profiles.yml
 	$(BIN)/python scripts/bench.py
 

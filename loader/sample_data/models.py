@@ -63,11 +63,11 @@ ScenarioKind = Literal[
 MAX_ACCOUNTS = 50_000
 
 
-class GenerationSettings(BaseModel):
-    """What the command line asked for.
+class _SampleSettings(BaseModel):
+    """What every sample-data command asks for: where, how many records, which contract book.
 
-    With `accounts`, the contract book is generated (that many billing accounts, derived from
-    the demo book in `demo_seeds`) and written to `seeds_out`; without, the demo book applies.
+    With `accounts`, the book is a generated one of that many billing accounts in `seeds_out`
+    (derived from the demo book in `demo_seeds`); without, the demo book applies.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -80,34 +80,25 @@ class GenerationSettings(BaseModel):
     demo_seeds: Path | None = None
 
     @model_validator(mode="after")
-    def _book_has_a_folder(self) -> GenerationSettings:
+    def _book_has_a_folder(self) -> _SampleSettings:
         if (self.accounts is None) != (self.seeds_out is None):
-            raise ValueError("a generated book (accounts) is written to seeds_out: give both")
+            raise ValueError("a generated book (accounts) lives in seeds_out: give both")
         return self
 
 
-class AppendSettings(BaseModel):
+class GenerationSettings(_SampleSettings):
+    """What the command line asked for: the raw folders written anew, and with `accounts` the
+    generated contract book written to `seeds_out`."""
+
+
+class AppendSettings(_SampleSettings):
     """One more day of received records for an existing raw folder (`--append-day`).
 
     `events` counts the ordinary records of that day. With `accounts`, the day belongs to the
     generated book in `seeds_out` (which must hold that book); without, to the demo book.
     """
 
-    model_config = ConfigDict(frozen=True)
-
-    out_dir: Path
     day: date
-    seed: int = Field(ge=0, le=2**31 - 1)
-    events: int = Field(ge=1000)
-    accounts: int | None = Field(default=None, ge=1, le=MAX_ACCOUNTS)
-    seeds_out: Path | None = None
-    demo_seeds: Path | None = None
-
-    @model_validator(mode="after")
-    def _book_has_a_folder(self) -> AppendSettings:
-        if (self.accounts is None) != (self.seeds_out is None):
-            raise ValueError("a generated book (accounts) is read from seeds_out: give both")
-        return self
 
 
 class UsageFeed(BaseModel):
