@@ -293,6 +293,14 @@ def database_files(db: Path) -> list[Path]:
     return [db, db.with_name(db.name + ".wal")]
 
 
+def replace_database(db: Path, source: Path | None = None) -> None:
+    """Remove the DuckDB file `db` (and its WAL), then copy `source`'s in its place if given."""
+    for path, copied in zip(database_files(db), database_files(source or db), strict=True):
+        path.unlink(missing_ok=True)
+        if source is not None and copied.exists():
+            shutil.copy2(copied, path)
+
+
 def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
     workdir = root / f"events-{events}"
     raw, seeds = workdir / "raw", workdir / "seeds"
@@ -312,13 +320,8 @@ def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
             seeds,
         ]
     )
-
-    def empty_warehouse() -> None:
-        for path in database_files(db):
-            path.unlink(missing_ok=True)
-
     # each full build starts from an empty DuckDB file, as a first build does
-    full = measured_builds(workdir, raw, seeds, full=True, before=empty_warehouse)
+    full = measured_builds(workdir, raw, seeds, full=True, before=lambda: replace_database(db))
     profiles = profile_models(
         db,
         workdir / "target",
@@ -350,20 +353,12 @@ def bench_pipeline(events: int, accounts: int, root: Path) -> dict:
         ]
     )
     # the incremental day, each time from the warehouse as the full build left it
-    kept = workdir / "before-the-day"
-    kept.mkdir(exist_ok=True)
-    for path in database_files(db):
-        if path.exists():
-            shutil.copy2(path, kept / path.name)
-
-    def warehouse_before_the_day() -> None:
-        for path in database_files(db):
-            path.unlink(missing_ok=True)
-            if (kept / path.name).exists():
-                shutil.copy2(kept / path.name, path)
-
-    incremental = measured_builds(workdir, raw, seeds, full=False, before=warehouse_before_the_day)
-    shutil.rmtree(kept)
+    kept = workdir / "before-the-day.duckdb"
+    replace_database(kept, db)
+    incremental = measured_builds(
+        workdir, raw, seeds, full=False, before=lambda: replace_database(db, kept)
+    )
+    replace_database(kept)
     # the same build again with nothing new: what any daily run costs before its day's data
     unchanged = measured_builds(workdir, raw, seeds, full=False)
     return {
