@@ -16,16 +16,16 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
-from loader.config import CREDENTIAL_VARS, ConfigError, MartLocation, locate_mart
-from loader.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, run_export
-from loader.gates import GateRefused
-from loader.ledger import LedgerBusy
-from loader.mart import MartUnavailable
-from loader.netsuite import AuthenticationFailed, NetSuiteError, RetryPolicy
-from loader.options import mart_options
-from loader.push import PushOptions, run_plan, run_push
-from loader.reconcile import run_reconcile
-from loader.report import (
+from loader.core.config import CREDENTIAL_VARS, ConfigError, MartLocation, locate_mart
+from loader.core.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, run_export
+from loader.core.gates import GateRefused
+from loader.core.ledger import LedgerBusy
+from loader.core.marts import MartUnavailable
+from loader.core.netsuite import AuthenticationFailed, NetSuiteError, RetryPolicy
+from loader.core.options import mart_options
+from loader.core.push import PushOptions, run_plan, run_push
+from loader.core.reconcile import run_reconcile
+from loader.core.run_report import (
     ExitCode,
     RecordOutcome,
     RunReport,
@@ -35,8 +35,8 @@ from loader.report import (
     print_summary,
     write_report,
 )
+from loader.finance_report.summary import summary
 from loader.sandbox.cli import sandbox
-from loader.summary import summary
 
 Body = Callable[[MartLocation, Path], None]
 Render = Callable[[Console, RunReport], None]

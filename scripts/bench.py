@@ -429,7 +429,8 @@ from range({records}) as t (i)
 
 def bench_loader(root: Path, records: int = 5000, latency_ms: int = 50, limit: int = 4) -> dict:
     """Push `records` to the sandbox (latency, concurrency limit), then push again."""
-    from loader.sandbox.testing import SandboxServer
+    sys.path.insert(0, str(PROJECT))  # the sandbox's process harness lives with the tests
+    from python_tests.support.sandbox_server import SandboxServer
 
     project = root / "loader-project"
     (project / "models").mkdir(parents=True, exist_ok=True)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from loader.config import ConfigError, locate_mart
+from loader.core.config import ConfigError, locate_mart
+from loader.core.marts import MartUnavailable
+from loader.core.options import mart_options
 from loader.finance_report.content import UnknownPeriod, build_report
 from loader.finance_report.marts import MartReader
 from loader.finance_report.render import render_html, write_html
-from loader.mart import MartUnavailable
-from loader.options import mart_options
 
 EXIT_REFUSED = 3
 EXIT_CONFIG = 4

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from loader.core.marts import UsageRecord
 from loader.finance_report import labels
 from loader.finance_report.charts import ChartSegment, Threshold, UsageChart, render_svg
 from loader.finance_report.loaded import LedgerView, LoadState, load_states, read_ledger
@@ -35,7 +36,6 @@ from loader.finance_report.marts import (
     TierLine,
 )
 from loader.finance_report.money import add, money
-from loader.mart import UsageRecord
 
 CUMULATIVE_AGGREGATIONS = {"sum", "count"}
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from loader.ledger import LEDGER_FILE, LedgerEntry, read_entries
-from loader.mart import UsageRecord
-from loader.payload import build_payload, record_problems
+from loader.core.ledger import LEDGER_FILE, LedgerEntry, read_entries
+from loader.core.marts import UsageRecord
+from loader.core.payload import build_payload, record_problems
 
 
 class Tone(StrEnum):

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from loader.config import MART_TABLE, ConfigError, MartLocation
-from loader.mart import (
+from loader.core.config import MART_TABLE, ConfigError, MartLocation
+from loader.core.marts import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     UsageRecord,

@@ -1,4 +1,6 @@
 """A local NetSuite sandbox: the REST API for usage records, on loopback, with fault injection.
 
-`usage-loader sandbox` runs it; `loader.sandbox.testing.SandboxServer` runs it for tests.
+A program of its own: `usage-loader sandbox` runs it for `make demo` and anyone trying the loader
+without a NetSuite account; the Python tests start it as a real process
+(`python_tests/support/sandbox_server.py`).
 """

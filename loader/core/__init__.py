@@ -1,0 +1,4 @@
+"""The loader itself: finds the marts, checks dbt's gates, plans, and upserts Usage Records into
+NetSuite exactly once (config, marts, gates, plan, payload, netsuite, ledger, push, reconcile,
+export, run report). It never imports the sandbox, the sample-data generator or the finance
+report."""

@@ -1,0 +1,330 @@
+"""Talks to NetSuite's REST API: signs every request, retries what is safe to retry.
+
+Every attempt is signed anew (OAuth 1.0 token-based authentication, HMAC-SHA256, fresh nonce and
+timestamp). 429, 5xx, timeouts and dropped connections back off with full jitter and try again:
+an upsert by External ID is idempotent, so sending it twice is harmless. A 401 stops the run at
+once; any other 4xx is that record's failure, carrying NetSuite's `o:errorDetails`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import httpx
+from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256
+from oauthlib.oauth1 import Client as OAuthClient
+from pydantic import BaseModel, ConfigDict
+
+from loader.core.config import NetSuiteCredentials
+
+USAGE_PATH = "/services/rest/record/v1/usage"
+SUITEQL_PATH = "/services/rest/query/v1/suiteql"
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class RetryPolicy(BaseModel):
+    """How often and how patiently a request is tried."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_attempts: int = 8
+    backoff_base: float = 0.25
+    backoff_cap: float = 10.0
+    timeout: float = 60.0
+    poll_interval: float = 0.2
+    poll_interval_cap: float = 2.0
+    job_deadline: float = 600.0
+
+
+class NetSuiteError(Exception):
+    """Base of everything the client raises."""
+
+
+class AuthenticationFailed(NetSuiteError):
+    """401: wrong or revoked credentials, or a bad signature. Never retried."""
+
+
+class RecordRejected(NetSuiteError):
+    """A 4xx other than 401: NetSuite refused this record; the run goes on with the others."""
+
+    def __init__(self, status: int, code: str, details: list[str]) -> None:
+        self.status = status
+        self.code = code
+        self.details = details
+        super().__init__(f"HTTP {status} {code}: " + "; ".join(details))
+
+
+class RetriesExhausted(NetSuiteError):
+    """Every attempt failed with a retryable fault; the request may or may not have landed."""
+
+
+class UnexpectedAnswer(NetSuiteError):
+    """NetSuite answered something this client does not understand."""
+
+
+class Cancelled(NetSuiteError):
+    """The run stopped (another request hit a 401) before this request was sent."""
+
+
+class UpsertResult(BaseModel):
+    """A confirmed upsert: the record's internal id and what it took."""
+
+    model_config = ConfigDict(frozen=True)
+
+    internal_id: str | None
+    attempts: int
+    job_id: str | None = None
+
+
+class NetSuiteClient:
+    """A thread-safe client; at most `concurrency` connections, one request per worker."""
+
+    def __init__(
+        self,
+        credentials: NetSuiteCredentials,
+        *,
+        concurrency: int = 4,
+        policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._credentials = credentials
+        self._policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._cancelled = threading.Event()
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(self._policy.timeout),
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            headers={"Accept": "application/json", "User-Agent": "usage-loader"},
+            follow_redirects=False,
+        )
+
+    def __enter__(self) -> NetSuiteClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def cancel(self) -> None:
+        """Stop sending: requests not yet started raise `Cancelled`."""
+        self._cancelled.set()
+
+    @property
+    def base_url(self) -> str:
+        return self._credentials.base_url
+
+    def usage_url(self, external_id: str) -> str:
+        return f"{self.base_url}{USAGE_PATH}/eid:{quote(external_id, safe='')}"
+
+    def upsert_usage(self, external_id: str, body: bytes) -> UpsertResult:
+        """`PUT usage/eid:{external_id}`; 204 + `Location` means NetSuite holds the record."""
+        response, attempts = self._request(
+            "PUT", self.usage_url(external_id), body=body, headers=_JSON
+        )
+        _raise_for_rejection(response)
+        return UpsertResult(internal_id=_location_id(response), attempts=attempts)
+
+    def upsert_usage_async(
+        self, external_id: str, body: bytes, idempotency_key: str
+    ) -> UpsertResult:
+        """The same upsert as an asynchronous job, polled to its end.
+
+        A 400 `IDEMPOTENCY_ERROR` means NetSuite already knows this request: its `Location`
+        names the earlier job, which is followed instead.
+        """
+        headers = {
+            **_JSON,
+            "Prefer": "respond-async",
+            "X-NetSuite-Idempotency-Key": idempotency_key,
+        }
+        response, attempts = self._request(
+            "PUT", self.usage_url(external_id), body=body, headers=headers
+        )
+        known = response.status_code == 400 and _error_code(response) == "IDEMPOTENCY_ERROR"
+        job_location = response.headers.get("Location")
+        if not (response.status_code == 202 or known) or not job_location:
+            _raise_for_rejection(response)
+            if response.status_code == 202:
+                raise UnexpectedAnswer("NetSuite accepted the job but named no Location")
+            return UpsertResult(internal_id=_location_id(response), attempts=attempts)
+        job_url = self._absolute(job_location)
+        result, more = self._await_job(job_url)
+        _raise_for_rejection(result)
+        return UpsertResult(
+            internal_id=_location_id(result),
+            attempts=attempts + more,
+            job_id=job_url.rstrip("/").rsplit("/", 1)[-1],
+        )
+
+    def suiteql(self, query: str, *, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every row of a SuiteQL query, page by page (`limit` and `offset`)."""
+        offset = 0
+        body = json.dumps({"q": query}).encode("utf-8")
+        while True:
+            url = f"{self.base_url}{SUITEQL_PATH}?" + urlencode(
+                {"limit": page_size, "offset": offset}
+            )
+            response, _ = self._request(
+                "POST", url, body=body, headers={**_JSON, "Prefer": "transient"}
+            )
+            _raise_for_rejection(response)
+            page = _json(response)
+            items = page.get("items") or []
+            yield from items
+            if not page.get("hasMore") or not items:
+                return
+            offset += len(items)
+
+    def _absolute(self, location: str) -> str:
+        return f"{self.base_url}{location}" if location.startswith("/") else location
+
+    def _await_job(self, job_url: str) -> tuple[httpx.Response, int]:
+        job_id = job_url.rstrip("/").rsplit("/", 1)[-1]
+        deadline = time.monotonic() + self._policy.job_deadline
+        interval = self._policy.poll_interval
+        attempts = 0
+        while True:
+            response, used = self._request("GET", job_url)
+            attempts += used
+            _raise_for_rejection(response)
+            job = _json(response)
+            if job.get("completed"):
+                break
+            if time.monotonic() > deadline:
+                raise RetriesExhausted(f"job {job_id} did not complete in time")
+            self._sleep(interval)
+            interval = min(interval * 2, self._policy.poll_interval_cap)
+        result, used = self._request("GET", f"{job_url.rstrip('/')}/task/{job_id}/result")
+        return result, attempts + used
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[httpx.Response, int]:
+        """One logical request: signed anew and retried until a final answer."""
+        last_fault = ""
+        for attempt in range(1, self._policy.max_attempts + 1):
+            if self._cancelled.is_set():
+                raise Cancelled("the run stopped before this request")
+            signed = {**(headers or {}), "Authorization": self._authorization(method, url)}
+            retry_after: float | None = None
+            try:
+                response = self._http.request(method, url, content=body, headers=signed)
+            except httpx.TimeoutException:
+                last_fault = "timeout"
+            except httpx.TransportError as error:
+                last_fault = f"connection lost ({type(error).__name__})"
+            else:
+                if response.status_code == 401:
+                    self._cancelled.set()
+                    raise AuthenticationFailed(
+                        "NetSuite refused the credentials (HTTP 401 "
+                        f"{_error_code(response) or 'INVALID_LOGIN'}): check the NETSUITE_* "
+                        "token-based authentication settings and the role's permissions"
+                    )
+                if response.status_code not in RETRYABLE_STATUS:
+                    return response, attempt
+                last_fault = f"HTTP {response.status_code} {_error_code(response)}".strip()
+                retry_after = _retry_after(response)
+            if attempt < self._policy.max_attempts:
+                self._sleep(self._backoff(attempt, retry_after))
+        raise RetriesExhausted(
+            f"gave up after {self._policy.max_attempts} attempts (last: {last_fault})"
+        )
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        ceiling = min(self._policy.backoff_cap, self._policy.backoff_base * 2 ** (attempt - 1))
+        delay = random.uniform(0, ceiling)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self._policy.backoff_cap))
+        return delay
+
+    def _authorization(self, method: str, url: str) -> str:
+        credentials = self._credentials
+        signer = OAuthClient(
+            credentials.consumer_key.get_secret_value(),
+            client_secret=credentials.consumer_secret.get_secret_value(),
+            resource_owner_key=credentials.token_id.get_secret_value(),
+            resource_owner_secret=credentials.token_secret.get_secret_value(),
+            signature_method=SIGNATURE_HMAC_SHA256,
+            realm=credentials.realm,
+        )
+        _, headers, _ = signer.sign(url, http_method=method)
+        return headers["Authorization"]
+
+
+_JSON = {"Content-Type": "application/json"}
+
+
+def _raise_for_rejection(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    details = _error_details(response)
+    raise RecordRejected(response.status_code, _error_code(response) or "ERROR", details)
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_code(response: httpx.Response) -> str:
+    for detail in _error_body(response).get("o:errorDetails") or []:
+        if isinstance(detail, dict) and detail.get("o:errorCode"):
+            return str(detail["o:errorCode"])
+    return ""
+
+
+def _error_details(response: httpx.Response) -> list[str]:
+    body = _error_body(response)
+    details = [
+        str(detail.get("detail"))
+        for detail in body.get("o:errorDetails") or []
+        if isinstance(detail, dict) and detail.get("detail")
+    ]
+    if details:
+        return details
+    title = body.get("title") or response.reason_phrase or "error"
+    return [str(title)]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _location_id(response: httpx.Response) -> str | None:
+    location = response.headers.get("Location")
+    if not location:
+        return None
+    return location.rstrip("/").rsplit("/", 1)[-1] or None
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    """A JSON answer, numbers kept exact (quantities are never floats)."""
+    try:
+        body = json.loads(response.content, parse_float=Decimal)
+    except ValueError as error:
+        raise UnexpectedAnswer(f"NetSuite answered with invalid JSON: {error}") from error
+    if not isinstance(body, dict):
+        raise UnexpectedAnswer("NetSuite answered with an unexpected JSON document")
+    return body

@@ -1,0 +1,196 @@
+"""What a push would do, record by record: the gates passed, then create, update, unchanged,
+held (and why) or invalid (and why). `plan`, `push` and `export-csv` all start here."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+from loader.core.config import MartLocation
+from loader.core.gates import (
+    DbtBuild,
+    check_billed_history,
+    check_dbt_build,
+    check_invocation,
+    hold_reasons,
+    read_dbt_build,
+)
+from loader.core.ledger import LedgerEntry
+from loader.core.marts import MartSnapshot, UsageRecord, read_mart
+from loader.core.payload import UsagePayload, build_payload, decimal_text, record_problems
+from loader.core.run_report import RecordOutcome
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    HELD = "held"
+    INVALID = "invalid"
+
+
+SENDING = frozenset({Action.CREATE, Action.UPDATE})
+
+
+class PlannedRecord(BaseModel):
+    """One record of the mart and what the run does with it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    billing_period_start: date | None
+    usage_date: date | None
+    quantity: Decimal | None
+    is_billed: bool
+    action: Action
+    reasons: tuple[str, ...] = ()
+    payload: UsagePayload | None = None
+    payload_hash: str | None = None
+    record: UsageRecord
+
+
+class Plan(BaseModel):
+    """Every record in scope, in External ID order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    records: tuple[PlannedRecord, ...]
+
+    def counts(self) -> dict[str, int]:
+        counted = Counter(record.action.value for record in self.records)
+        return {action.value: counted.get(action.value, 0) for action in Action}
+
+    def to_send(self) -> list[PlannedRecord]:
+        return [record for record in self.records if record.action in SENDING]
+
+
+class GatedMart(BaseModel):
+    """The mart after the dbt gates passed, with the build that vouches for it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    build: DbtBuild
+    snapshot: MartSnapshot
+    timings: dict[str, float]
+
+
+def read_gated_mart(location: MartLocation) -> GatedMart:
+    """Check dbt's results, read the mart, check that this build is the tested one."""
+    started = time.perf_counter()
+    build = read_dbt_build(location.target_dir, location.project_name)
+    check_dbt_build(build)
+    gated = time.perf_counter()
+    snapshot = read_mart(location)
+    check_invocation(build, snapshot.invocation_ids)
+    done = time.perf_counter()
+    return GatedMart(
+        build=build,
+        snapshot=snapshot,
+        timings={"dbt_gate_seconds": gated - started, "read_mart_seconds": done - gated},
+    )
+
+
+def build_plan(
+    records: Sequence[UsageRecord],
+    ledger: Mapping[str, LedgerEntry],
+    *,
+    period: date | None = None,
+    include_open_periods: bool = False,
+) -> Plan:
+    """Decide every record in scope; refuse (exit 3) when a billed record changed."""
+    payloads = {
+        record.external_id: build_payload(record)
+        for record in records
+        if not record_problems(record)
+    }
+    check_billed_history(
+        {
+            record.external_id: payloads[record.external_id].content_hash()
+            for record in records
+            if record.is_billed and record.external_id in payloads
+        },
+        ledger,
+    )
+    in_scope = [
+        record for record in records if period is None or record.billing_period_start == period
+    ]
+    planned = [
+        _decide(
+            record,
+            payloads.get(record.external_id),
+            ledger.get(record.external_id),
+            include_open_periods=include_open_periods,
+        )
+        for record in in_scope
+    ]
+    return Plan(records=tuple(sorted(planned, key=lambda item: item.external_id)))
+
+
+def _decide(
+    record: UsageRecord,
+    payload: UsagePayload | None,
+    entry: LedgerEntry | None,
+    *,
+    include_open_periods: bool,
+) -> PlannedRecord:
+    common = {
+        "external_id": record.external_id,
+        "billing_period_start": record.billing_period_start,
+        "usage_date": record.usage_date,
+        "quantity": record.quantity,
+        "is_billed": bool(record.is_billed),
+        "record": record,
+    }
+    if payload is None:
+        return PlannedRecord(
+            **common, action=Action.INVALID, reasons=tuple(record_problems(record))
+        )
+    payload_hash = payload.content_hash()
+    if entry is not None and entry.is_confirmed(payload_hash):
+        return PlannedRecord(
+            **common, action=Action.UNCHANGED, payload=payload, payload_hash=payload_hash
+        )
+    reasons = hold_reasons(record, include_open_periods=include_open_periods)
+    if reasons:
+        return PlannedRecord(
+            **common,
+            action=Action.HELD,
+            reasons=tuple(reason.value for reason in reasons),
+            payload=payload,
+            payload_hash=payload_hash,
+        )
+    action = Action.UPDATE if entry is not None and entry.confirmed_hash else Action.CREATE
+    return PlannedRecord(**common, action=action, payload=payload, payload_hash=payload_hash)
+
+
+def is_sendable(record: UsageRecord, *, include_open_periods: bool) -> bool:
+    """Valid and not held: a record NetSuite should hold after this run, sent or unchanged."""
+    return not record_problems(record) and not hold_reasons(
+        record, include_open_periods=include_open_periods
+    )
+
+
+def plan_outcome(item: PlannedRecord, outcome: str | None = None) -> RecordOutcome:
+    """The report line of a record before (or without) sending it."""
+    default = {
+        Action.UNCHANGED: "unchanged",
+        Action.HELD: "held",
+        Action.INVALID: "invalid",
+        Action.CREATE: "create",
+        Action.UPDATE: "update",
+    }[item.action]
+    return RecordOutcome(
+        external_id=item.external_id,
+        billing_period_start=item.billing_period_start,
+        usage_date=item.usage_date,
+        quantity=None if item.quantity is None else decimal_text(item.quantity),
+        action=item.action.value,
+        outcome=outcome or default,
+        reasons=list(item.reasons),
+    )

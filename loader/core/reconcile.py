@@ -1,0 +1,309 @@
+"""Compares the Usage Records NetSuite holds (read page by page with SuiteQL) with the mart."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from loader.core.config import MartLocation, credentials_from_env
+from loader.core.gates import (
+    GateRefused,
+    check_dbt_build,
+    check_invocation,
+    hold_reasons,
+    read_dbt_build,
+)
+from loader.core.marts import UsageRecord, read_mart
+from loader.core.netsuite import NetSuiteClient, RetryPolicy, UnexpectedAnswer
+from loader.core.payload import decimal_text, record_problems
+from loader.core.run_report import ExitCode, RunReport
+
+USAGE_QUERY = (
+    "SELECT id, externalid, customer, usagesubscription, usagesubscriptionline, "
+    "subscriptionplan, item, usagedate, usagequantity, memo FROM usage ORDER BY id"
+)
+
+
+class Kind(StrEnum):
+    MISSING = "missing"
+    EXTRA = "extra"
+    QUANTITY_DIFFERS = "quantity_differs"
+    DUPLICATE_EXTERNAL_ID = "duplicate_external_id"
+    DUPLICATE_LINE_DATE = "duplicate_line_date"
+    PENDING_AFTER_PERIOD_END = "pending_after_period_end"
+
+
+class NetSuiteUsage(BaseModel):
+    """One Usage Record as SuiteQL returns it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    externalid: str | None = None
+    usagesubscriptionline: str | None = None
+    usagedate: date | None = None
+    usagequantity: Decimal | None = None
+
+
+class Finding(BaseModel):
+    """One difference between NetSuite and the mart."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Kind
+    external_id: str | None = None
+    internal_ids: list[str] = Field(default_factory=list)
+    subscription_line_id: str | None = None
+    usage_date: date | None = None
+    mart_quantity: str | None = None
+    netsuite_quantity: str | None = None
+    detail: str
+
+
+def parse_usage_row(row: Mapping[str, Any]) -> NetSuiteUsage:
+    """SuiteQL answers with strings (dates in the account's format) or numbers."""
+    lowered = {str(key).lower(): value for key, value in row.items()}
+    return NetSuiteUsage(
+        id=str(lowered.get("id")),
+        externalid=_text(lowered.get("externalid")),
+        usagesubscriptionline=_reference(lowered.get("usagesubscriptionline")),
+        usagedate=_date(lowered.get("usagedate")),
+        usagequantity=_decimal(lowered.get("usagequantity")),
+    )
+
+
+def compare(
+    mart: Sequence[UsageRecord],
+    netsuite: Sequence[NetSuiteUsage],
+    *,
+    as_of: date,
+    include_open_periods: bool = False,
+    period: date | None = None,
+) -> list[Finding]:
+    """Every difference, by kind: what an auditor checks before an invoice run."""
+    all_ids = {record.external_id for record in mart}
+    scope = [record for record in mart if period is None or record.billing_period_start == period]
+    rows = _rows_in_scope(netsuite, scope, period)
+    by_external_id: dict[str, list[NetSuiteUsage]] = defaultdict(list)
+    for row in rows:
+        if row.externalid:
+            by_external_id[row.externalid].append(row)
+    findings: list[Finding] = []
+    for record in scope:
+        held = hold_reasons(record, include_open_periods=include_open_periods)
+        problems = record_problems(record)
+        found = by_external_id.get(record.external_id, [])
+        quantity = None if record.quantity is None else decimal_text(record.quantity)
+        if not found:
+            if not held and not problems:
+                findings.append(
+                    Finding(
+                        kind=Kind.MISSING,
+                        external_id=record.external_id,
+                        subscription_line_id=record.subscription_line_id,
+                        usage_date=record.usage_date,
+                        mart_quantity=quantity,
+                        detail="sendable record of the mart is not in NetSuite",
+                    )
+                )
+            ended = record.billing_period_end is not None and record.billing_period_end < as_of
+            if ended:
+                state = "invalid: " + "; ".join(problems) if problems else None
+                state = state or ("held: " + ", ".join(held) if held else "sendable")
+                findings.append(
+                    Finding(
+                        kind=Kind.PENDING_AFTER_PERIOD_END,
+                        external_id=record.external_id,
+                        subscription_line_id=record.subscription_line_id,
+                        usage_date=record.usage_date,
+                        mart_quantity=quantity,
+                        detail=f"period ended {record.billing_period_end}, not in NetSuite "
+                        f"({state})",
+                    )
+                )
+            continue
+        for row in found:
+            if record.quantity is None or row.usagequantity != record.quantity:
+                findings.append(
+                    Finding(
+                        kind=Kind.QUANTITY_DIFFERS,
+                        external_id=record.external_id,
+                        internal_ids=[row.id],
+                        subscription_line_id=record.subscription_line_id,
+                        usage_date=record.usage_date,
+                        mart_quantity=quantity,
+                        netsuite_quantity=_quantity(row.usagequantity),
+                        detail=f"NetSuite holds {_quantity(row.usagequantity)}, "
+                        f"the mart {quantity}",
+                    )
+                )
+    for row in rows:
+        if not row.externalid or row.externalid not in all_ids:
+            findings.append(
+                Finding(
+                    kind=Kind.EXTRA,
+                    external_id=row.externalid,
+                    internal_ids=[row.id],
+                    subscription_line_id=row.usagesubscriptionline,
+                    usage_date=row.usagedate,
+                    netsuite_quantity=_quantity(row.usagequantity),
+                    detail="in NetSuite, not in the mart"
+                    + ("" if row.externalid else " (no External ID)"),
+                )
+            )
+    for external_id, group in sorted(by_external_id.items()):
+        if len(group) > 1:
+            findings.append(
+                Finding(
+                    kind=Kind.DUPLICATE_EXTERNAL_ID,
+                    external_id=external_id,
+                    internal_ids=[row.id for row in group],
+                    detail=f"{len(group)} NetSuite records share this External ID",
+                )
+            )
+    findings.extend(_line_date_duplicates(rows))
+    return findings
+
+
+def run_reconcile(
+    location: MartLocation,
+    report: RunReport,
+    *,
+    env: Mapping[str, str],
+    as_of: date,
+    period: date | None,
+    include_open_periods: bool,
+    policy: RetryPolicy,
+) -> None:
+    """`reconcile`: read both sides, compare, and report every difference."""
+    credentials = credentials_from_env(env)
+    report.netsuite_base_url = credentials.base_url
+    started = time.perf_counter()
+    snapshot = read_mart(location)
+    report.mart = snapshot.relation
+    report.timings["read_mart_seconds"] = time.perf_counter() - started
+    report.details["dbt_gate"] = _gate_state(location, snapshot.invocation_ids)
+    queried = time.perf_counter()
+    with NetSuiteClient(credentials, concurrency=1, policy=policy) as client:
+        rows = [parse_usage_row(row) for row in client.suiteql(USAGE_QUERY)]
+    report.timings["suiteql_seconds"] = time.perf_counter() - queried
+    findings = compare(
+        snapshot.records,
+        rows,
+        as_of=as_of,
+        include_open_periods=include_open_periods,
+        period=period,
+    )
+    counts = {kind.value: 0 for kind in Kind}
+    for finding in findings:
+        counts[finding.kind.value] += 1
+    report.counts = counts
+    report.details.update(
+        {
+            "as_of": as_of.isoformat(),
+            "netsuite_records": len(rows),
+            "mart_records": len(snapshot.records),
+            "findings": [finding.model_dump(mode="json") for finding in findings],
+        }
+    )
+    if findings:
+        summary = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
+        report.finish(ExitCode.RECORDS_FAILED, "differences", f"NetSuite differs: {summary}")
+    else:
+        report.finish(
+            ExitCode.DONE, "reconciled", f"NetSuite matches the mart ({len(rows)} records)"
+        )
+
+
+def _gate_state(location: MartLocation, invocation_ids: set[str]) -> str:
+    try:
+        build = read_dbt_build(location.target_dir, location.project_name)
+        check_dbt_build(build)
+        check_invocation(build, invocation_ids)
+    except GateRefused as refusal:
+        return f"not passed: {refusal}"
+    return "passed"
+
+
+def _rows_in_scope(
+    rows: Sequence[NetSuiteUsage], scope: Sequence[UsageRecord], period: date | None
+) -> list[NetSuiteUsage]:
+    """With `--period`, the NetSuite records of that period: its External IDs or its dates."""
+    if period is None:
+        return list(rows)
+    ids = {record.external_id for record in scope}
+    ends = [record.billing_period_end for record in scope if record.billing_period_end]
+    last = max(ends, default=period)
+    return [
+        row
+        for row in rows
+        if (row.externalid in ids)
+        or (row.usagedate is not None and period <= row.usagedate <= last)
+    ]
+
+
+def _line_date_duplicates(rows: Iterable[NetSuiteUsage]) -> list[Finding]:
+    """Records of one subscription line and usage date, one of them without External ID."""
+    groups: dict[tuple[str, date], list[NetSuiteUsage]] = defaultdict(list)
+    for row in rows:
+        if row.usagesubscriptionline and row.usagedate:
+            groups[(row.usagesubscriptionline, row.usagedate)].append(row)
+    findings = []
+    for (line, used), group in sorted(groups.items()):
+        if len(group) > 1 and any(not row.externalid for row in group):
+            findings.append(
+                Finding(
+                    kind=Kind.DUPLICATE_LINE_DATE,
+                    internal_ids=[row.id for row in group],
+                    subscription_line_id=line,
+                    usage_date=used,
+                    detail=f"{len(group)} NetSuite records for line {line} on {used}, "
+                    "at least one without External ID",
+                )
+            )
+    return findings
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _reference(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return _text(value)
+
+
+def _date(value: Any) -> date | None:
+    text = _text(value)
+    if text is None:
+        return None
+    for pattern in ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y"):
+        try:
+            return datetime.strptime(text[:10], pattern).date()
+        except ValueError:
+            continue
+    raise UnexpectedAnswer(f"unrecognized usage date {text!r} in SuiteQL answer")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as error:
+        raise UnexpectedAnswer(f"unrecognized quantity {value!r} in SuiteQL answer") from error
+
+
+def _quantity(value: Decimal | None) -> str | None:
+    return None if value is None else decimal_text(value)
