@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-DEMO_SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds"
+DEMO_SEEDS_DIR = Path(__file__).resolve().parents[2] / "seeds" / "contract_book"
 
 SEED_TABLES: tuple[str, ...] = (
     "billing_accounts",

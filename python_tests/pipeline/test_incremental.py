@@ -187,7 +187,7 @@ def later_builds(
     delivered = workdir / "raw"
     shutil.copytree(builds_raw, delivered)
     seeds = workdir / "seeds"
-    shutil.copytree(PROJECT_DIR / "seeds", seeds)
+    shutil.copytree(PROJECT_DIR / "seeds" / "contract_book", seeds)
     later = "2026-05-05"
     incremental_dir = workdir / "incremental"
     incremental_dir.mkdir()

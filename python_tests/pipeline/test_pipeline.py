@@ -178,7 +178,7 @@ def test_every_external_id_is_netsuite_safe_and_unique(marts: duckdb.DuckDBPyCon
 def test_an_empty_contract_book_and_empty_raw_folders_still_build(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
-    for seed in sorted((PROJECT_DIR / "seeds").glob("*.csv")):
+    for seed in sorted((PROJECT_DIR / "seeds" / "contract_book").glob("*.csv")):
         header = seed.read_text(encoding="utf-8").splitlines()[0]
         (seeds / seed.name).write_text(header + "\n", encoding="utf-8")
     raw = tmp_path / "raw"

@@ -33,7 +33,7 @@ from loader.sample_data.scenarios.stripe import (
 from python_tests.support.seed_integrity import SEED_INTEGRITY_CHECKS, SEED_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
-SEEDS = REPO / "seeds"
+SEEDS = REPO / "seeds" / "contract_book"
 SEED = 7
 LINE_READER = (
     "header = false, columns = {'line': 'VARCHAR'}, delim = '\x1f', quote = '', escape = '', "

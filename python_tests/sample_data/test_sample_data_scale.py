@@ -34,7 +34,7 @@ from python_tests.support.pipeline_build import QUARANTINE_REASONS
 from python_tests.support.seed_integrity import SEED_INTEGRITY_CHECKS, SEED_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_SEEDS = REPO / "seeds"
+DEMO_SEEDS = REPO / "seeds" / "contract_book"
 AS_OF_DATE = "2026-04-20"
 SEED = 5
 ACCOUNTS = 120
