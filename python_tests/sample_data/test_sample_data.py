@@ -21,6 +21,7 @@ import yaml
 from click.testing import CliRunner
 
 from loader.cli import main
+from loader.sample_data.book import SEED_TABLES
 from loader.sample_data.feeds import AS_OF_DATE, allocate_events, usage_feeds
 from loader.sample_data.generate import generate_sample_data
 from loader.sample_data.models import GenerationSettings, GenerationSummary
@@ -84,7 +85,7 @@ def raw(generation: tuple[Path, GenerationSummary, float]) -> Path:
 def _seed_types() -> dict[str, dict[str, str]]:
     project = yaml.safe_load((REPO / "dbt_project.yml").read_text())
     seeds = project["seeds"]["usage_billing"]
-    return {name: config["+column_types"] for name, config in seeds.items() if "+" not in name}
+    return {name: seeds[name]["+column_types"] for name in SEED_TABLES}
 
 
 def _columns_sql(columns: dict[str, str]) -> str:
@@ -327,6 +328,12 @@ def test_seed_headers_keep_the_pinned_columns_in_order() -> None:
     for name, columns in _seed_types().items():
         header = (SEEDS / f"{name}.csv").read_text().splitlines()[0]
         assert header.split(",") == list(columns), name
+    seeds = yaml.safe_load((REPO / "dbt_project.yml").read_text())["seeds"]["usage_billing"]
+    reference = sorted((REPO / "seeds" / "reference").glob("*.csv"))
+    assert reference
+    for path in reference:
+        header = path.read_text().splitlines()[0]
+        assert header.split(",") == list(seeds[path.stem]["+column_types"]), path.name
 
 
 def test_seeds_load_with_their_pinned_types_and_hold_the_demo_world(

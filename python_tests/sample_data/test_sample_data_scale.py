@@ -81,7 +81,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerationSu
 def _seed_types() -> dict[str, dict[str, str]]:
     project = yaml.safe_load((REPO / "dbt_project.yml").read_text())
     seeds = project["seeds"]["usage_billing"]
-    return {name: config["+column_types"] for name, config in seeds.items() if "+" not in name}
+    return {name: seeds[name]["+column_types"] for name in SEED_TABLES}
 
 
 def _load_book(con: duckdb.DuckDBPyConnection, seeds_dir: Path) -> None:
