@@ -115,7 +115,7 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _keep_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Record every option of the run in its report (none of them is a secret)."""
+    """Record every option of the run in its run report (none of them is a secret)."""
 
     @wraps(command)
     def wrapper(**options: Any) -> Any:

@@ -243,7 +243,7 @@ def is_sendable(record: UsageRecord, *, include_open_periods: bool) -> bool:
 
 
 def plan_outcome(item: PlannedRecord, outcome: str | None = None) -> RecordOutcome:
-    """The report line of a record before (or without) sending it."""
+    """The run report's line of a record before (or without) sending it."""
     default = {
         Action.UNCHANGED: "unchanged",
         Action.HELD: "held",
