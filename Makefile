@@ -55,6 +55,8 @@ lint: $(INSTALLED) profiles.yml
 test-python: $(INSTALLED)
 	$(BIN)/pytest
 
+# Needs Debian's Chromium for the finance report's tests: checked first, never installed here
+# (scripts/ensure_chromium.sh says how; .ci/run installs it).
 test: $(INSTALLED) profiles.yml
 	bash scripts/ensure_chromium.sh
 	$(BIN)/usage-loader sample-data --out $(USAGE_RAW_DIR) --seed $(SEED)

@@ -1,4 +1,7 @@
-"""Command line of usage-loader: parses options and prints; the work lives in the modules."""
+"""The `usage-loader` command line: the one place that wires the core's commands (`plan`, `push`,
+`export-csv`, `reconcile`, whose work lives in `loader/core`) and the tools (`sandbox`,
+`sample-data`, `report`, `summary`, imported only when named). It parses options, maps failures
+to exit codes, writes the run report and prints; it decides nothing itself."""
 
 from __future__ import annotations
 
@@ -17,13 +20,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from rich.progress import Progress as RichProgress
 
 from loader.core.config import CREDENTIAL_VARS, ConfigError, MartLocation, locate_mart
+from loader.core.console import is_terminal, make_console
 from loader.core.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, run_export
 from loader.core.gates import GateRefused
 from loader.core.ledger import LedgerBusy
 from loader.core.marts import MartUnavailable
 from loader.core.netsuite import AuthenticationFailed, NetSuiteError, RetryPolicy
 from loader.core.options import mart_options
-from loader.core.push import PushOptions, run_plan, run_push
+from loader.core.plan import run_plan
+from loader.core.push import PushOptions, run_push
 from loader.core.reconcile import run_reconcile
 from loader.core.run_report import (
     ExitCode,
@@ -31,24 +36,25 @@ from loader.core.run_report import (
     RunReport,
     print_findings,
     print_footer,
+    print_outcomes,
     print_records,
-    print_summary,
-    write_report,
+    write_run_report,
 )
-from loader.finance_report.summary import summary
-from loader.sandbox.cli import sandbox
 
 Body = Callable[[MartLocation, Path], None]
 Render = Callable[[Console, RunReport], None]
 
 
 class _Commands(click.Group):
-    """Commands with heavy imports (matplotlib for the finance report, the sample-data generator)
-    are imported when they are named or listed, so that `push` does not start up with them."""
+    """The core's commands are defined below; the tools (the NetSuite sandbox, the sample-data
+    generator, the finance report and the pipeline summary) are programs of their own, imported
+    when they are named or listed, so that `push` starts up without any of them."""
 
     lazy = {
         "report": "loader.finance_report.command:report",
         "sample-data": "loader.sample_data.cli:sample_data",
+        "sandbox": "loader.sandbox.cli:sandbox",
+        "summary": "loader.finance_report.summary:summary",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -66,9 +72,6 @@ class _Commands(click.Group):
 def main() -> None:
     """Usage billing for NetSuite SuiteBilling: load the usage-record mart exactly once."""
 
-
-main.add_command(sandbox)
-main.add_command(summary)
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -112,7 +115,7 @@ def json_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _keep_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Record every option of the run in its report (none of them is a secret)."""
+    """Record every option of the run in its run report (none of them is a secret)."""
 
     @wraps(command)
     def wrapper(**options: Any) -> Any:
@@ -134,13 +137,13 @@ def plan(options: dict[str, Any], period: datetime | None, **_: Any) -> None:
         run_plan(
             location,
             state_dir,
-            report,
+            run_report,
             period=_day(period),
             include_open_periods=options["include_open_periods"],
         )
 
-    report = RunReport(command="plan", options=options)
-    _execute(report, options, body, render=_render_plan)
+    run_report = RunReport(command="plan", options=options)
+    _execute(run_report, options, body, render=_render_plan)
 
 
 @main.command()
@@ -176,10 +179,10 @@ def push(options: dict[str, Any], period: datetime | None, **_: Any) -> None:
 
     def body(location: MartLocation, state_dir: Path) -> None:
         progress = _ConsoleProgress() if _shows_progress(options["as_json"]) else None
-        run_push(location, state_dir, push_options, report, env=os.environ, progress=progress)
+        run_push(location, state_dir, push_options, run_report, env=os.environ, progress=progress)
 
-    report = RunReport(command="push", options=options)
-    _execute(report, options, body, render=_render_push)
+    run_report = RunReport(command="push", options=options)
+    _execute(run_report, options, body, render=_render_push)
 
 
 @main.command("export-csv")
@@ -207,15 +210,15 @@ def export_csv(options: dict[str, Any], period: datetime | None, **_: Any) -> No
         run_export(
             location,
             state_dir,
-            report,
+            run_report,
             out=options["out"],
             date_format=options["date_format"],
             period=_day(period),
             include_open_periods=options["include_open_periods"],
         )
 
-    report = RunReport(command="export-csv", options=options)
-    _execute(report, options, body, render=_render_summary)
+    run_report = RunReport(command="export-csv", options=options)
+    _execute(run_report, options, body, render=_render_outcomes)
 
 
 @main.command()
@@ -239,7 +242,7 @@ def reconcile(
     def body(location: MartLocation, state_dir: Path) -> None:
         run_reconcile(
             location,
-            report,
+            run_report,
             env=os.environ,
             as_of=_day(as_of) or datetime.now(UTC).date(),
             period=_day(period),
@@ -247,14 +250,14 @@ def reconcile(
             policy=_policy(options),
         )
 
-    report = RunReport(command="reconcile", options=options)
-    _execute(report, options, body, render=_render_reconcile)
+    run_report = RunReport(command="reconcile", options=options)
+    _execute(run_report, options, body, render=_render_reconcile)
 
 
-def _execute(report: RunReport, options: dict[str, Any], body: Body, *, render: Render) -> None:
-    """Run one command: map failures to exit codes, write the report, print, exit."""
+def _execute(run_report: RunReport, options: dict[str, Any], body: Body, *, render: Render) -> None:
+    """Run one command: map failures to exit codes, write the run report, print, exit."""
     project_dir = Path(options["project_dir"]).expanduser().resolve()
-    report.project_dir = str(project_dir)
+    run_report.project_dir = str(project_dir)
     report_dir = project_dir / "target" / "loader"
     try:
         location = locate_mart(
@@ -267,55 +270,49 @@ def _execute(report: RunReport, options: dict[str, Any], body: Body, *, render: 
         state_dir = options["state_dir"] or location.project_dir / ".usage-loader"
         body(location, Path(state_dir).expanduser().resolve())
     except ConfigError as error:
-        report.finish(ExitCode.CONFIG_ERROR, "config_error", f"configuration: {error}")
+        run_report.finish(ExitCode.CONFIG_ERROR, "config_error", f"configuration: {error}")
     except AuthenticationFailed as error:
-        report.count_outcomes()
-        report.finish(ExitCode.CONFIG_ERROR, "authentication_failed", str(error))
+        run_report.count_outcomes()
+        run_report.finish(ExitCode.CONFIG_ERROR, "authentication_failed", str(error))
     except (GateRefused, LedgerBusy, MartUnavailable) as error:
-        report.finish(ExitCode.GATE_REFUSED, "refused", f"refused: {error}")
+        run_report.finish(ExitCode.GATE_REFUSED, "refused", f"refused: {error}")
     except NetSuiteError as error:
-        report.finish(ExitCode.RECORDS_FAILED, "netsuite_error", f"NetSuite: {error}")
-    report = report.redacted(_secret_values())
+        run_report.finish(ExitCode.RECORDS_FAILED, "netsuite_error", f"NetSuite: {error}")
+    run_report = run_report.redacted(_secret_values())
     if project_dir.is_dir():
         try:
-            write_report(report, report_dir)
+            write_run_report(run_report, report_dir)
         except OSError as error:
             click.echo(f"warning: cannot write the run report: {error}", err=True)
-    exit_code = int(report.exit_code if report.exit_code is not None else ExitCode.DONE)
+    exit_code = int(run_report.exit_code if run_report.exit_code is not None else ExitCode.DONE)
     if options["as_json"]:
-        click.echo(report.to_json(), nl=False)
+        click.echo(run_report.to_json(), nl=False)
     elif exit_code in (ExitCode.GATE_REFUSED, ExitCode.CONFIG_ERROR):
-        print_footer(Console(stderr=True, highlight=False, soft_wrap=True), report)
+        print_footer(make_console(stderr=True, soft_wrap=True), run_report)
     else:
-        render(_stdout_console(), report)
+        render(make_console(), run_report)
     sys.exit(exit_code)
 
 
-def _render_plan(console: Console, report: RunReport) -> None:
-    print_records(console, report, "usage-loader plan")
-    print_footer(console, report)
+def _render_plan(console: Console, run_report: RunReport) -> None:
+    print_records(console, run_report, "usage-loader plan")
+    print_footer(console, run_report)
 
 
-def _render_push(console: Console, report: RunReport) -> None:
-    if report.options.get("dry_run"):
-        print_records(console, report, "usage-loader push --dry-run", show_outcome=True)
-        print_footer(console, report)
+def _render_push(console: Console, run_report: RunReport) -> None:
+    if run_report.options.get("dry_run"):
+        print_records(console, run_report, "usage-loader push --dry-run", show_outcome=True)
+        print_footer(console, run_report)
     else:
-        print_summary(console, report)
+        print_outcomes(console, run_report)
 
 
-def _render_summary(console: Console, report: RunReport) -> None:
-    print_summary(console, report)
+def _render_outcomes(console: Console, run_report: RunReport) -> None:
+    print_outcomes(console, run_report)
 
 
-def _render_reconcile(console: Console, report: RunReport) -> None:
-    print_findings(console, report)
-
-
-def _stdout_console() -> Console:
-    """Tables at the terminal's width; in a log file, wide enough not to cut External IDs."""
-    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
-    return Console(highlight=False, width=200 if wide else None)
+def _render_reconcile(console: Console, run_report: RunReport) -> None:
+    print_findings(console, run_report)
 
 
 def _day(value: datetime | None) -> date | None:
@@ -332,11 +329,11 @@ def _secret_values() -> list[str]:
 
 
 def _shows_progress(as_json: bool) -> bool:
-    return not as_json and sys.stderr.isatty()
+    return not as_json and is_terminal(stderr=True)
 
 
 class _ConsoleProgress:
-    """A progress bar on stderr for long pushes."""
+    """A progress bar on stderr for long pushes, on a terminal only."""
 
     def __init__(self) -> None:
         self._bar = RichProgress(
@@ -344,7 +341,7 @@ class _ConsoleProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=make_console(stderr=True),
             transient=True,
         )
         self._task: Any = None

@@ -29,6 +29,8 @@ from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from rich.table import Table
 
+from loader.core.console import make_console
+
 Value = str | int | bool | Decimal | date | datetime | float | None
 
 
@@ -389,7 +391,7 @@ def main(
     max_differences: int,
 ) -> None:
     """Build the raw data on DuckDB and on Spark and compare the marts row for row."""
-    console = Console()
+    console = make_console()
     project_dir = project_dir.resolve()
     work_dir = (work_dir or project_dir / "target" / "compare").resolve()
     for engine_dir in (work_dir / "duckdb", work_dir / "spark"):

@@ -9,14 +9,28 @@ AS_OF_DATE=${AS_OF_DATE:-2026-04-20}
 export DBT_PROFILES_DIR=${DBT_PROFILES_DIR:-$PWD}
 export USAGE_RAW_DIR=${USAGE_RAW_DIR:-data/raw}
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings on a terminal; plain text in a pipe or a log file.
+if [ -t 1 ]; then
+    step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n== %s\n' "$*"; }
+fi
 
 step "Sample data: raw usage of four source systems and watermarks in $USAGE_RAW_DIR"
 $BIN/usage-loader sample-data --out "$USAGE_RAW_DIR" --seed "${SEED:-7}"
 
 step "dbt build (as of $AS_OF_DATE): models, data tests and unit tests"
 $BIN/dbt build --full-refresh --vars "{as_of_date: \"$AS_OF_DATE\"}" --quiet
-echo "dbt build passed"
+# What this build ran, counted from its own results (target/run_results.json) by resource type.
+$BIN/python - "${DBT_TARGET_PATH:-target}/run_results.json" "$AS_OF_DATE" <<'PY'
+import json, sys
+from collections import Counter
+results = json.load(open(sys.argv[1], encoding="utf-8"))["results"]
+ran = Counter(result["unique_id"].split(".")[0] for result in results)
+kinds = (("seed", "seeds"), ("model", "models"), ("test", "data tests"), ("unit_test", "unit tests"))
+counts = ", ".join(f"{ran[kind]} {name}" for kind, name in kinds)
+print(f"dbt build passed: {counts} (as of {sys.argv[2]})")
+PY
 
 step "Summary of the marts"
 $BIN/usage-loader summary

@@ -1,4 +1,5 @@
-"""The records a push would send, as a NetSuite CSV import file (Usage records)."""
+"""The `export-csv` command's work (called by `loader/cli.py`): the records a push would leave
+in NetSuite, as a NetSuite CSV import file (Usage records)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from loader.core.config import MartLocation
 from loader.core.ledger import read_entries
 from loader.core.marts import UsageRecord
 from loader.core.payload import decimal_text
-from loader.core.plan import Action, build_plan, plan_outcome, read_gated_mart
+from loader.core.plan import Action, plan_outcome, plan_run
 from loader.core.run_report import ExitCode, RunReport
 
 CSV_COLUMNS = (
@@ -102,7 +103,7 @@ def write_csv(records: Iterable[UsageRecord], out: Path, *, date_format: str) ->
 def run_export(
     location: MartLocation,
     state_dir: Path,
-    report: RunReport,
+    run_report: RunReport,
     *,
     out: Path,
     date_format: str,
@@ -110,13 +111,10 @@ def run_export(
     include_open_periods: bool,
 ) -> None:
     """`export-csv`: the gates, then every record a push would leave in NetSuite, as CSV."""
-    gated = read_gated_mart(location)
-    report.dbt_invocation_id = gated.build.invocation_id
-    report.mart = gated.snapshot.relation
-    report.timings.update(gated.timings)
-    plan = build_plan(
-        gated.snapshot.records,
-        read_entries(state_dir),
+    plan = plan_run(
+        location,
+        run_report,
+        lambda: read_entries(state_dir),
         period=period,
         include_open_periods=include_open_periods,
     )
@@ -130,13 +128,15 @@ def run_export(
             else:
                 outcome.outcome = "exported"
                 exported.append(item.record)
-        report.records.append(outcome)
+        run_report.records.append(outcome)
     rows = write_csv(exported, out, date_format=date_format)
-    report.details = {"out": str(out.expanduser().resolve()), "date_format": date_format}
-    report.count_outcomes()
-    invalid = report.counts.get("invalid", 0)
+    run_report.details = {"out": str(out.expanduser().resolve()), "date_format": date_format}
+    run_report.count_outcomes()
+    invalid = run_report.counts.get("invalid", 0)
     message = f"{rows} records written to {out}"
     if invalid:
-        report.finish(ExitCode.RECORDS_FAILED, "records_invalid", f"{message}; {invalid} invalid")
+        run_report.finish(
+            ExitCode.RECORDS_FAILED, "records_invalid", f"{message}; {invalid} invalid"
+        )
     else:
-        report.finish(ExitCode.DONE, "done", message)
+        run_report.finish(ExitCode.DONE, "done", message)

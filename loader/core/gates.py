@@ -1,4 +1,5 @@
-"""The gates: whether a run may send at all, and which records it holds back.
+"""The gates: whether a run may send at all, and which records it holds back. `plan.py` applies
+them before every plan (`plan`, `push`, `export-csv`); `reconcile.py` reports their state.
 
 Whole-run gates refuse with exit 3: dbt's latest results must show `fct_usage_records` built and
 tested in the very invocation that built the mart, and no record of a billed period may differ

@@ -1,4 +1,5 @@
-"""The ledger: what NetSuite has confirmed, per External ID, in a SQLite file of its own.
+"""The ledger: what NetSuite has confirmed, per External ID, in a SQLite file of its own. `push`
+locks and writes it; `plan`, `export-csv` and the finance report only read it.
 
 A record is marked in flight (with the hash of the payload about to be sent) before its request
 and confirmed after NetSuite answered. A run killed between the two leaves the marker behind; the

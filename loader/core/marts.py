@@ -1,4 +1,5 @@
-"""Reads the usage-record mart `fct_usage_records` from DuckDB, read-only."""
+"""Reads the usage-record mart `fct_usage_records` from DuckDB, read-only: for the plan (through
+the gates), for `reconcile`, and for the finance report."""
 
 from __future__ import annotations
 

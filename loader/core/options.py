@@ -1,4 +1,5 @@
-"""Command-line options shared by the commands that read the marts."""
+"""Command-line options shared by the commands that read the marts: the core's commands in
+`loader/cli.py` and the finance report's `usage-loader report`."""
 
 from __future__ import annotations
 

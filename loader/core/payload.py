@@ -1,4 +1,6 @@
-"""The NetSuite Usage Record payload of a mart record: its rules, its exact JSON and its hash."""
+"""The NetSuite Usage Record payload of a mart record: its rules, its exact JSON and its hash.
+The plan builds one per record, the push sends it, the ledger keeps its hash, and the finance
+report compares that hash to tell whether a record is loaded."""
 
 from __future__ import annotations
 

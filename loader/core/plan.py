@@ -1,14 +1,16 @@
 """What a push would do, record by record: the gates passed, then create, update, unchanged,
-held (and why) or invalid (and why). `plan`, `push` and `export-csv` all start here."""
+held (and why) or invalid (and why). `plan`, `push` and `export-csv` all start with `plan_run`;
+`run_plan` is the `plan` command itself (called by `loader/cli.py`)."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,10 +23,10 @@ from loader.core.gates import (
     hold_reasons,
     read_dbt_build,
 )
-from loader.core.ledger import LedgerEntry
+from loader.core.ledger import LedgerEntry, read_entries
 from loader.core.marts import MartSnapshot, UsageRecord, read_mart
 from loader.core.payload import UsagePayload, build_payload, decimal_text, record_problems
-from loader.core.run_report import RecordOutcome
+from loader.core.run_report import ExitCode, RecordOutcome, RunReport
 
 
 class Action(StrEnum):
@@ -69,6 +71,14 @@ class Plan(BaseModel):
     def to_send(self) -> list[PlannedRecord]:
         return [record for record in self.records if record.action in SENDING]
 
+    def describe(self) -> str:
+        """The counts in one line: `3 to create, 0 to update, ...`."""
+        counts = self.counts()
+        return (
+            f"{counts['create']} to create, {counts['update']} to update, "
+            f"{counts['unchanged']} unchanged, {counts['held']} held, {counts['invalid']} invalid"
+        )
+
 
 class GatedMart(BaseModel):
     """The mart after the dbt gates passed, with the build that vouches for it."""
@@ -94,6 +104,62 @@ def read_gated_mart(location: MartLocation) -> GatedMart:
         snapshot=snapshot,
         timings={"dbt_gate_seconds": gated - started, "read_mart_seconds": done - gated},
     )
+
+
+def plan_run(
+    location: MartLocation,
+    run_report: RunReport,
+    ledger_entries: Callable[[], Mapping[str, LedgerEntry]],
+    *,
+    period: date | None,
+    include_open_periods: bool,
+) -> Plan:
+    """How `plan`, `push` and `export-csv` start: read the gated mart, note in the run report
+    which dbt invocation built which mart and how long that took, then plan every record.
+
+    `ledger_entries` is called only once the gates passed, so a refused run never opens (nor
+    locks, nor creates) the ledger.
+    """
+    gated = read_gated_mart(location)
+    run_report.dbt_invocation_id = gated.build.invocation_id
+    run_report.mart = gated.snapshot.relation
+    run_report.timings.update(gated.timings)
+    planned_at = time.perf_counter()
+    plan = build_plan(
+        gated.snapshot.records,
+        ledger_entries(),
+        period=period,
+        include_open_periods=include_open_periods,
+    )
+    run_report.timings["plan_seconds"] = time.perf_counter() - planned_at
+    return plan
+
+
+def run_plan(
+    location: MartLocation,
+    state_dir: Path,
+    run_report: RunReport,
+    *,
+    period: date | None,
+    include_open_periods: bool,
+) -> Plan:
+    """`plan`: the gates and the decision for every record; nothing is sent."""
+    plan = plan_run(
+        location,
+        run_report,
+        lambda: read_entries(state_dir),
+        period=period,
+        include_open_periods=include_open_periods,
+    )
+    run_report.records = [plan_outcome(item) for item in plan.records]
+    run_report.count_outcomes()
+    invalid = run_report.counts.get("invalid", 0)
+    run_report.finish(
+        ExitCode.RECORDS_FAILED if invalid else ExitCode.DONE,
+        "records_invalid" if invalid else "planned",
+        plan.describe(),
+    )
+    return plan
 
 
 def build_plan(
@@ -177,7 +243,7 @@ def is_sendable(record: UsageRecord, *, include_open_periods: bool) -> bool:
 
 
 def plan_outcome(item: PlannedRecord, outcome: str | None = None) -> RecordOutcome:
-    """The report line of a record before (or without) sending it."""
+    """The run report's line of a record before (or without) sending it."""
     default = {
         Action.UNCHANGED: "unchanged",
         Action.HELD: "held",

@@ -1,5 +1,6 @@
-"""The push: gates, plan, then the upserts, at most `concurrency` at a time, each recorded in
-the ledger before its request and after NetSuite's answer."""
+"""The `push` command's work (called by `loader/cli.py`): gates and plan (`plan.plan_run`), then
+the upserts, at most `concurrency` at a time, each recorded in the ledger before its request and
+after NetSuite's answer."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -14,7 +16,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from loader.core.config import MartLocation, credentials_from_env
-from loader.core.ledger import Ledger, read_entries
+from loader.core.ledger import Ledger, LedgerEntry, read_entries
 from loader.core.netsuite import (
     AuthenticationFailed,
     Cancelled,
@@ -23,15 +25,7 @@ from loader.core.netsuite import (
     RecordRejected,
     RetryPolicy,
 )
-from loader.core.plan import (
-    SENDING,
-    Action,
-    Plan,
-    PlannedRecord,
-    build_plan,
-    plan_outcome,
-    read_gated_mart,
-)
+from loader.core.plan import SENDING, Action, PlannedRecord, plan_outcome, plan_run
 from loader.core.run_report import ExitCode, RecordOutcome, RunReport
 
 
@@ -69,75 +63,49 @@ class SilentProgress:
         return None
 
 
-def run_plan(
-    location: MartLocation,
-    state_dir: Path,
-    report: RunReport,
-    *,
-    period: date | None,
-    include_open_periods: bool,
-) -> Plan:
-    """`plan`: the gates and the decision for every record; nothing is sent."""
-    gated = read_gated_mart(location)
-    report.dbt_invocation_id = gated.build.invocation_id
-    report.mart = gated.snapshot.relation
-    report.timings.update(gated.timings)
-    plan = build_plan(
-        gated.snapshot.records,
-        read_entries(state_dir),
-        period=period,
-        include_open_periods=include_open_periods,
-    )
-    report.records = [plan_outcome(item) for item in plan.records]
-    report.count_outcomes()
-    invalid = report.counts.get("invalid", 0)
-    report.finish(
-        ExitCode.RECORDS_FAILED if invalid else ExitCode.DONE,
-        "records_invalid" if invalid else "planned",
-        _plan_message(plan),
-    )
-    return plan
-
-
 def run_push(
     location: MartLocation,
     state_dir: Path,
     options: PushOptions,
-    report: RunReport,
+    run_report: RunReport,
     *,
     env: Mapping[str, str],
     progress: Progress | None = None,
 ) -> None:
-    """`push`: refuse or send; the report holds every record's outcome and the exit code."""
+    """`push`: refuse or send; the run report holds every record's outcome and the exit code."""
     progress = progress or SilentProgress()
     credentials = credentials_from_env(env)
-    report.netsuite_base_url = credentials.base_url
-    gated = read_gated_mart(location)
-    report.dbt_invocation_id = gated.build.invocation_id
-    report.mart = gated.snapshot.relation
-    report.timings.update(gated.timings)
+    run_report.netsuite_base_url = credentials.base_url
     if options.dry_run:
-        plan = build_plan(
-            gated.snapshot.records,
-            read_entries(state_dir),
+        plan = plan_run(
+            location,
+            run_report,
+            lambda: read_entries(state_dir),
             period=options.period,
             include_open_periods=options.include_open_periods,
         )
-        report.records = [
+        run_report.records = [
             plan_outcome(item, "not_sent" if item.action in SENDING else None)
             for item in plan.records
         ]
-        _finish(report, "dry run: nothing sent. " + _plan_message(plan))
+        _finish(run_report, "dry run: nothing sent. " + plan.describe())
         return
-    with Ledger(state_dir) as ledger:
-        planned_at = time.perf_counter()
-        plan = build_plan(
-            gated.snapshot.records,
-            ledger.entries(),
+    with ExitStack() as held:
+        # Locked once the gates passed, from the plan to the last confirmation.
+        locked: list[Ledger] = []
+
+        def lock_ledger() -> dict[str, LedgerEntry]:
+            locked.append(held.enter_context(Ledger(state_dir)))
+            return locked[0].entries()
+
+        plan = plan_run(
+            location,
+            run_report,
+            lock_ledger,
             period=options.period,
             include_open_periods=options.include_open_periods,
         )
-        report.timings["plan_seconds"] = time.perf_counter() - planned_at
+        ledger = locked[0]
         outcomes = {
             item.external_id: plan_outcome(item)
             for item in plan.records
@@ -156,12 +124,12 @@ def run_push(
                     sent, auth_error = _send_all(client, ledger, to_send, options, progress)
                 finally:
                     progress.stop()
-        report.timings["send_seconds"] = time.perf_counter() - sending_at
+        run_report.timings["send_seconds"] = time.perf_counter() - sending_at
     outcomes.update(sent)
-    report.records = [outcomes[item.external_id] for item in plan.records]
+    run_report.records = [outcomes[item.external_id] for item in plan.records]
     if auth_error is not None:
         raise auth_error
-    _finish(report)
+    _finish(run_report)
 
 
 def _send_all(
@@ -265,26 +233,18 @@ def _send_one(
     return outcome
 
 
-def _finish(report: RunReport, message: str | None = None) -> None:
-    report.count_outcomes()
-    message = message or _push_message(report)
-    failed = report.counts.get("failed", 0) + report.counts.get("invalid", 0)
+def _finish(run_report: RunReport, message: str | None = None) -> None:
+    run_report.count_outcomes()
+    message = message or _push_message(run_report)
+    failed = run_report.counts.get("failed", 0) + run_report.counts.get("invalid", 0)
     if failed:
-        report.finish(ExitCode.RECORDS_FAILED, "records_failed", message)
+        run_report.finish(ExitCode.RECORDS_FAILED, "records_failed", message)
     else:
-        report.finish(ExitCode.DONE, "done", message)
+        run_report.finish(ExitCode.DONE, "done", message)
 
 
-def _plan_message(plan: Plan) -> str:
-    counts = plan.counts()
-    return (
-        f"{counts['create']} to create, {counts['update']} to update, "
-        f"{counts['unchanged']} unchanged, {counts['held']} held, {counts['invalid']} invalid"
-    )
-
-
-def _push_message(report: RunReport) -> str:
-    counts = report.counts
+def _push_message(run_report: RunReport) -> str:
+    counts = run_report.counts
     parts = [
         f"{counts.get(name, 0)} {name}"
         for name in ("created", "updated", "unchanged", "held", "failed", "invalid")

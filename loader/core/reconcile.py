@@ -1,4 +1,5 @@
-"""Compares the Usage Records NetSuite holds (read page by page with SuiteQL) with the mart."""
+"""The `reconcile` command's work (called by `loader/cli.py`): compares the Usage Records NetSuite
+holds (read page by page with SuiteQL) with the mart."""
 
 from __future__ import annotations
 
@@ -174,7 +175,7 @@ def compare(
 
 def run_reconcile(
     location: MartLocation,
-    report: RunReport,
+    run_report: RunReport,
     *,
     env: Mapping[str, str],
     as_of: date,
@@ -184,16 +185,16 @@ def run_reconcile(
 ) -> None:
     """`reconcile`: read both sides, compare, and report every difference."""
     credentials = credentials_from_env(env)
-    report.netsuite_base_url = credentials.base_url
+    run_report.netsuite_base_url = credentials.base_url
     started = time.perf_counter()
     snapshot = read_mart(location)
-    report.mart = snapshot.relation
-    report.timings["read_mart_seconds"] = time.perf_counter() - started
-    report.details["dbt_gate"] = _gate_state(location, snapshot.invocation_ids)
+    run_report.mart = snapshot.relation
+    run_report.timings["read_mart_seconds"] = time.perf_counter() - started
+    run_report.details["dbt_gate"] = _gate_state(location, snapshot.invocation_ids)
     queried = time.perf_counter()
     with NetSuiteClient(credentials, concurrency=1, policy=policy) as client:
         rows = [parse_usage_row(row) for row in client.suiteql(USAGE_QUERY)]
-    report.timings["suiteql_seconds"] = time.perf_counter() - queried
+    run_report.timings["suiteql_seconds"] = time.perf_counter() - queried
     findings = compare(
         snapshot.records,
         rows,
@@ -204,8 +205,8 @@ def run_reconcile(
     counts = {kind.value: 0 for kind in Kind}
     for finding in findings:
         counts[finding.kind.value] += 1
-    report.counts = counts
-    report.details.update(
+    run_report.counts = counts
+    run_report.details.update(
         {
             "as_of": as_of.isoformat(),
             "netsuite_records": len(rows),
@@ -215,9 +216,9 @@ def run_reconcile(
     )
     if findings:
         summary = ", ".join(f"{count} {kind}" for kind, count in counts.items() if count)
-        report.finish(ExitCode.RECORDS_FAILED, "differences", f"NetSuite differs: {summary}")
+        run_report.finish(ExitCode.RECORDS_FAILED, "differences", f"NetSuite differs: {summary}")
     else:
-        report.finish(
+        run_report.finish(
             ExitCode.DONE, "reconciled", f"NetSuite matches the mart ({len(rows)} records)"
         )
 

@@ -1,5 +1,7 @@
-"""The run report: counts, per-record outcomes and timings, written as JSON under
-`target/loader/` for every run, and printed as tables. Secrets never reach it."""
+"""The run report of the loader's commands (`plan`, `push`, `export-csv`, `reconcile`): the
+options, the dbt invocation and mart read, per-record outcomes, counts and timings of one run,
+written as JSON under `target/loader/` for every run and printed as tables by `loader/cli.py`.
+Secrets never reach it. (Not the finance report: that is `loader/finance_report`.)"""
 
 from __future__ import annotations
 
@@ -94,7 +96,7 @@ def redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-def write_report(report: RunReport, report_dir: Path) -> Path:
+def write_run_report(report: RunReport, report_dir: Path) -> Path:
     """Write the report atomically as `<command>-<UTC time>-<run id>.json`."""
     report_dir.mkdir(parents=True, exist_ok=True)
     stamp = report.started_at.strftime("%Y%m%dT%H%M%S%fZ")
@@ -135,7 +137,7 @@ def print_records(
     console.print(table)
 
 
-def print_summary(console: Console, report: RunReport) -> None:
+def print_outcomes(console: Console, report: RunReport) -> None:
     """Counts by outcome, the records that need attention, and where the report is."""
     table = Table(
         title=f"usage-loader {report.command}",

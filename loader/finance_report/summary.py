@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loader.core.config import ConfigError, MartLocation, locate_mart
+from loader.core.console import make_console
 
 
 def _table(title: str, columns: list[str], rows: list[tuple]) -> Table:
@@ -164,7 +165,7 @@ def summary(
     if not location.db_path.is_file():
         raise click.ClickException(f"no DuckDB file at {location.db_path}: run `dbt build` first")
     try:
-        print_summary(location, Console())
+        print_summary(location, make_console())
     except duckdb.CatalogException as error:
         raise click.ClickException(
             f"the marts are not built in {location.db_path} ({error}): run `dbt build` first"

@@ -13,7 +13,7 @@ from loader.core.config import (
     locate_mart,
     resolve_profiles_dir,
 )
-from python_tests.conftest import DbtProject
+from python_tests.support.mart_project import DbtProject
 
 CREDENTIALS = {
     "NETSUITE_ACCOUNT_ID": "1234567_SB1",

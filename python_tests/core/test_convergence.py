@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from python_tests.conftest import DbtProject, sendable_ids
+from python_tests.support.mart_project import DbtProject, sendable_ids
 from python_tests.support.sandbox_server import SandboxServer
 
 LOADER_ARGS = ("push", "--timeout", "0.3", "--max-attempts", "20")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from loader.core.export import CSV_COLUMNS, format_date
-from python_tests.conftest import DbtProject, sendable_ids
+from python_tests.support.mart_project import DbtProject, sendable_ids
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from loader.core.gates import GateRefused, check_dbt_build, read_dbt_build
-from python_tests.conftest import (
+from python_tests.support.mart_project import (
     MART_NODE,
     TEST_NODES,
     UNIT_TEST_NODE,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from loader.core.marts import UsageRecord
 from loader.core.payload import build_payload, decimal_text, record_problems
-from python_tests.conftest import sample_records, usage_record
+from python_tests.support.mart_project import sample_records, usage_record
 
 
 def mart_record(**changes: object) -> UsageRecord:

@@ -8,7 +8,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from python_tests.conftest import DbtProject, sendable_ids
+from python_tests.support.mart_project import DbtProject, sendable_ids
 from python_tests.support.sandbox_server import SandboxServer
 
 

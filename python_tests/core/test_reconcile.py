@@ -10,7 +10,7 @@ from loader.core.config import credentials_from_env
 from loader.core.marts import UsageRecord
 from loader.core.netsuite import NetSuiteClient
 from loader.core.reconcile import USAGE_QUERY, Kind, NetSuiteUsage, compare, parse_usage_row
-from python_tests.conftest import DbtProject, sample_records
+from python_tests.support.mart_project import DbtProject, sample_records
 from python_tests.support.sandbox_server import SandboxServer
 
 AS_OF = date(2026, 8, 15)

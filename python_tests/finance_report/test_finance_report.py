@@ -89,7 +89,7 @@ def marts(pipeline: BuiltPipeline) -> Iterator[duckdb.DuckDBPyConnection]:
 def browser() -> Iterator[BrowserContext]:
     """Debian's Chromium, headless, with a fresh profile and no network of its own."""
     assert CHROMIUM.is_file(), (
-        f"{CHROMIUM} is missing: install it with scripts/ensure_chromium.sh (Debian's chromium)"
+        f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
     )
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as profile:
         context = playwright.chromium.launch_persistent_context(

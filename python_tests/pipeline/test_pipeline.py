@@ -5,6 +5,9 @@ amounts come out to the cent."""
 from __future__ import annotations
 
 import gzip
+import os
+import subprocess
+import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -190,3 +193,35 @@ def test_an_empty_contract_book_and_empty_raw_folders_still_build(tmp_path: Path
         assert connection.sql(
             "select count(*), bool_and(is_balanced) from rpt_source_reconciliation"
         ).fetchall() == [(5, True)]
+
+
+def test_the_summary_piped_to_a_file_is_plain_and_whole(pipeline: BuiltPipeline) -> None:
+    """`usage-loader summary > file`: no ANSI escape code (even when FORCE_COLOR asks for
+    colours) and no value cut to fit a width, however narrow COLUMNS says the screen is."""
+    completed = subprocess.run(
+        [
+            Path(sys.executable).parent / "usage-loader",
+            "summary",
+            "--project-dir",
+            PROJECT_DIR,
+            "--db",
+            pipeline.db_path,
+        ],
+        env={
+            **os.environ,
+            "DBT_PROFILES_DIR": str(PROJECT_DIR),
+            "FORCE_COLOR": "1",
+            "COLUMNS": "40",
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    output = completed.stdout + completed.stderr
+    assert "\x1b" not in output
+    assert "…" not in output
+    lines = completed.stdout.splitlines()
+    for reason in QUARANTINE_REASONS:
+        assert any(f" {reason} " in line for line in lines), reason
+    assert any(line.startswith("Account periods closed: ") for line in lines)
