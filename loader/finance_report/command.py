@@ -24,8 +24,8 @@ EXIT_CONFIG = 4
     "--period",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     metavar="YYYY-MM-DD",
-    help="The billing period (its start date) to show in detail [default: the latest period "
-    "in which an account has closed].",
+    help="The billing period (its start date) to show in detail [default: of the latest month "
+    "in which accounts have closed, the period with the most of them closed].",
 )
 @click.option(
     "--out",

@@ -8,7 +8,7 @@ quarantine, source reconciliation and credit-memo candidates are shown for the w
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -62,6 +62,7 @@ class PeriodSummary(_View):
     closed: int
     ready: int
     needs_approval: int
+    open_needing_approval: int
     waiting_on: tuple[str, ...]
     held_records: int
     totals: tuple[Amount, ...]
@@ -79,9 +80,15 @@ class PeriodSummary(_View):
         open_count = self.accounts - self.closed
         if open_count:
             on = labels.sources(", ".join(self.waiting_on))
-            parts.append(f"{open_count} open, waiting on {on}")
-        if self.needs_approval:
-            parts.append(f"{self.needs_approval} need approval")
+            also = (
+                f" ({self.open_needing_approval} of them also need approval)"
+                if self.open_needing_approval
+                else ""
+            )
+            parts.append(f"{open_count} open, waiting on {on}{also}")
+        closed_needing_approval = self.needs_approval - self.open_needing_approval
+        if closed_needing_approval:
+            parts.append(f"{closed_needing_approval} need approval")
         return "; ".join(parts) or "waiting"
 
 
@@ -97,8 +104,11 @@ class AccountClose(_View):
     def state(self) -> str:
         if self.status.is_ready_to_load:
             return "ready to load"
+        waiting = f"waiting on {labels.sources(self.status.missing_sources)}"
         if not self.status.is_period_closed:
-            return f"waiting on {labels.sources(self.status.missing_sources)}"
+            if self.status.approval_state in ("pending", "stale"):
+                return f"{waiting}; {self.approval}"
+            return waiting
         return self.approval
 
 
@@ -282,10 +292,15 @@ def build_report(
 
 
 def default_period(statuses: list[PeriodStatus]) -> date:
-    """The latest billing period in which an account has closed (the period Billing Operations
-    runs next); with none closed, the latest period."""
-    closed = [status.billing_period_start for status in statuses if status.is_period_closed]
-    return max(closed) if closed else max(status.billing_period_start for status in statuses)
+    """The period Billing Operations closes next: of the latest calendar month in which an account
+    has closed, the billing period start with the most accounts closed (the later one on a tie);
+    with none closed, the latest period."""
+    closed = Counter(status.billing_period_start for status in statuses if status.is_period_closed)
+    if not closed:
+        return max(status.billing_period_start for status in statuses)
+    month = max(start.replace(day=1) for start in closed)
+    in_month = [start for start in closed if start.replace(day=1) == month]
+    return max(in_month, key=lambda start: (closed[start], start))
 
 
 def _choose_period(statuses: list[PeriodStatus], period: date | None) -> date:
@@ -326,8 +341,9 @@ def _period_summaries(
                 accounts=len(rows),
                 closed=sum(1 for row in rows if row.is_period_closed),
                 ready=sum(1 for row in rows if row.is_ready_to_load),
-                needs_approval=sum(
-                    1 for row in rows if row.requires_approval and not row.has_current_approval
+                needs_approval=sum(1 for row in rows if _needs_approval(row)),
+                open_needing_approval=sum(
+                    1 for row in rows if _needs_approval(row) and not row.is_period_closed
                 ),
                 waiting_on=tuple(waiting),
                 held_records=held_counts.get(start, 0),
@@ -336,6 +352,10 @@ def _period_summaries(
             )
         )
     return tuple(summaries)
+
+
+def _needs_approval(status: PeriodStatus) -> bool:
+    return status.requires_approval and not status.has_current_approval
 
 
 def hold_reasons(
