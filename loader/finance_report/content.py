@@ -27,6 +27,7 @@ from loader.finance_report.marts import (
     DailyUsage,
     InvoiceLine,
     MartReader,
+    MetricRule,
     PeriodStatus,
     QuarantineExample,
     RevenueLine,
@@ -499,7 +500,7 @@ def _charts(
     accounts: dict[str, Account],
 ) -> dict[str, list[Chart]]:
     """One chart per usage or prepaid line of the period, by billing account."""
-    aggregations = {rule.metric: rule.aggregation for rule in reader.metric_rules()}
+    rules = {rule.metric: rule for rule in reader.metric_rules()}
     daily: dict[str, list[DailyUsage]] = defaultdict(list)
     for row in reader.daily_usage(period):
         daily[row.subscription_line_id].append(row)
@@ -514,10 +515,9 @@ def _charts(
     for number, line_id in enumerate(sorted(segments)):
         line_records = sorted(segments[line_id], key=lambda record: record.segment_start or period)
         first = line_records[0]
-        aggregation = aggregations.get(first.metric or "", "sum")
-        chart = _usage_chart(
-            f"chart-{number + 1}", line_records, daily[line_id], aggregation, details
-        )
+        rule = rules.get(first.metric or "")
+        aggregation = rule.aggregation if rule else "sum"
+        chart = _usage_chart(f"chart-{number + 1}", line_records, daily[line_id], rule, details)
         notes = _chart_notes(
             chart, line_records, aggregation, accounts.get(first.billing_account_id or "")
         )
@@ -531,11 +531,16 @@ def _usage_chart(
     chart_id: str,
     records: list[UsageRecord],
     days: list[DailyUsage],
-    aggregation: str,
+    rule: MetricRule | None,
     details: dict[str, RecordDetail],
 ) -> UsageChart:
     first = records[0]
     prepaid = first.charge_type == "prepaid"
+    aggregation = rule.aggregation if rule else "sum"
+    billed_axis_label = None
+    if aggregation == "unique_count":
+        counted = f"{rule.unit}s" if rule and rule.unit else "distinct values"
+        billed_axis_label = f"{counted} billed (distinct)"
     return UsageChart(
         chart_id=chart_id,
         title=(
@@ -547,6 +552,7 @@ def _usage_chart(
         daily={row.usage_date: _day_value(row, aggregation) for row in days},
         value_label=labels.AGGREGATIONS.get(aggregation, "per day"),
         cumulative=aggregation in CUMULATIVE_AGGREGATIONS,
+        billed_axis_label=billed_axis_label,
         segments=tuple(
             ChartSegment(
                 start=record.segment_start or first.billing_period_start or date.min,
@@ -601,6 +607,14 @@ def _chart_notes(
         notes.append(
             f"Upper panel: running total of each segment{against}; tiers apply to each "
             "segment on its own, so the total starts again at a plan change."
+        )
+    elif chart.billed_axis_label is not None:
+        dashed = ", the dashed lines its tier thresholds" if has_thresholds else ""
+        notes.append(
+            f"The line is billed on one value per segment ({aggregation.replace('_', ' ')}): "
+            f"the upper panel, on an axis of its own, shows the quantity billed (dotted){dashed}; "
+            "the bars below count the events of each day, which repeat what they count, so "
+            "they do not add up to it."
         )
     else:
         dashed = ", the dashed lines its tier thresholds" if has_thresholds else ""

@@ -261,6 +261,7 @@ class Approval(_Row):
 class MetricRule(_Row):
     metric: str
     aggregation: str
+    unit: str | None = None
 
 
 class MartReader:
@@ -384,7 +385,8 @@ class MartReader:
     def metric_rules(self) -> list[MetricRule]:
         if not self.has("metrics"):
             return []
-        return self._rows(MetricRule, "select metric, aggregation from {metrics}")
+        unit = ", unit" if "unit" in self._columns("metrics") else ""
+        return self._rows(MetricRule, f"select metric, aggregation{unit} from {{metrics}}")
 
     def invocation_id(self) -> str | None:
         rows = self._connection.execute(
