@@ -15,6 +15,7 @@ from rich.table import Table
 
 from loader.core.config import ConfigError, MartLocation, locate_mart
 from loader.core.marts import MartUnavailable
+from loader.core.money import UnknownCurrency
 from loader.finance_report.marts import MartReader, PeriodStatus
 from loader.finance_report.money import add, money
 
@@ -196,5 +197,5 @@ def summary(
         raise click.ClickException(f"no DuckDB file at {location.db_path}: run `dbt build` first")
     try:
         print_summary(location, Console())
-    except (ConfigError, MartUnavailable) as error:
+    except (ConfigError, MartUnavailable, UnknownCurrency) as error:
         raise click.ClickException(str(error)) from error
