@@ -1,5 +1,8 @@
 """The pipeline summary `make demo` prints after `dbt build`: records and totals per period,
-quarantined records by reason, the source reconciliation, and periods closed or waiting."""
+quarantined records by reason, the source reconciliation, and periods closed or waiting.
+
+It reads the marts through the finance report's reader (`loader.finance_report.marts`), so the
+two show the same numbers: usage and invoice totals per period, held records counted once."""
 
 from __future__ import annotations
 
