@@ -4,9 +4,12 @@ The lower panel shows each day's usage; for metrics billed on a total (`sum`, `c
 panel shows the running total of each segment against the tier thresholds it is rated with, so a
 reader sees when usage crossed into the next tier. Tiers are rated per segment (SPEC 3.2, 3.5),
 so the running total starts again where a plan change starts a new segment. For metrics billed
-on one value (`max`, `latest`, `unique_count`) the billed quantity of each segment is drawn
-beside the daily values instead. Floats only position marks on the drawing; every number the
-page states comes from the marts as exact decimals.
+on one value of the same unit as the day's (`max`, `latest`) the billed quantity of each segment
+is drawn over the daily values; for `unique_count` (distinct users, against events a day) it
+gets an upper panel and an axis of its own. Labels sit above the plot (each segment's plan,
+factor and billed quantity) or in the right margin (tier thresholds), never on the bars. Floats
+only position marks on the drawing; every number the page states comes from the marts as exact
+decimals.
 """
 
 from __future__ import annotations
@@ -79,7 +82,11 @@ class ChartSegment(BaseModel):
 
 
 class UsageChart(BaseModel):
-    """Everything one chart shows."""
+    """Everything one chart shows.
+
+    `billed_axis_label` set: the billed quantity counts something else than the daily bars (for
+    `unique_count`, distinct users against events a day), so it gets an upper panel of its own.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -91,23 +98,40 @@ class UsageChart(BaseModel):
     value_label: str
     cumulative: bool
     segments: tuple[ChartSegment, ...]
+    billed_axis_label: str | None = None
 
     @property
     def days(self) -> list[date]:
         count = (self.period_end - self.period_start).days + 1
         return [self.period_start + timedelta(days=offset) for offset in range(count)]
 
+    @property
+    def has_upper_panel(self) -> bool:
+        return self.cumulative or self.billed_axis_label is not None
+
+
+class _LineLabel(BaseModel):
+    """The name of a horizontal line, written in the right margin beside the plot, where it
+    cannot cover a bar."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: float
+    text: str
+    color: str
+
 
 def render_svg(chart: UsageChart) -> str:
     """The chart as an `<svg>` element to place in the page (no XML prolog, titled)."""
     with rc_context({**_STYLE, "svg.hashsalt": chart.chart_id}):
-        figure = Figure(figsize=(8.0, 3.9 if chart.cumulative else 2.7), layout="constrained")
-        if chart.cumulative:
-            running, daily = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-            axes: list[Axes] = [running, daily]
+        figure = Figure(figsize=(8.0, 3.9 if chart.has_upper_panel else 2.7), layout="constrained")
+        if chart.has_upper_panel:
+            ratios = [3, 2] if chart.cumulative else [2, 3]
+            upper, daily = figure.subplots(2, 1, sharex=True, height_ratios=ratios)
+            axes: list[Axes] = [upper, daily]
         else:
             daily = figure.subplots()
-            running = None
+            upper = daily
             axes = [daily]
         days = chart.days
         positions = mdates.date2num(days)
@@ -115,16 +139,20 @@ def render_svg(chart: UsageChart) -> str:
         _mark_segments(axes, chart)
         daily.bar(positions, [float(value) for value in values], width=0.75, color=BAR)
         daily.set_ylabel(chart.value_label)
-        if running is not None:
-            _draw_running_totals(running, chart, values)
+        if chart.cumulative:
+            line_labels = _draw_running_totals(upper, chart, values)
         else:
-            _draw_billed_quantities(daily, chart)
+            line_labels = _draw_billed_quantities(upper, chart)
+            if chart.billed_axis_label is not None:
+                upper.set_ylabel(chart.billed_axis_label)
         for axis in axes:
             axis.yaxis.set_major_formatter(FuncFormatter(_tick))
             axis.grid(axis="y", color="#dddddd", linewidth=0.6)
             axis.set_axisbelow(True)
             axis.set_xlim(positions[0] - 0.6, positions[-1] + 0.6)
             axis.set_ylim(bottom=0)
+        _leave_headroom(upper, chart, line_labels)
+        _write_line_labels(upper, line_labels, figure)
         daily.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=4, maxticks=10))
         daily.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
         buffer = io.StringIO()
@@ -132,7 +160,8 @@ def render_svg(chart: UsageChart) -> str:
     return _titled(buffer.getvalue(), chart)
 
 
-def _draw_running_totals(axis: Axes, chart: UsageChart, values: list[Decimal]) -> None:
+def _draw_running_totals(axis: Axes, chart: UsageChart, values: list[Decimal]) -> list[_LineLabel]:
+    labels: list[_LineLabel] = []
     for segment in chart.segments:
         inside = [
             (day, value)
@@ -146,11 +175,15 @@ def _draw_running_totals(axis: Axes, chart: UsageChart, values: list[Decimal]) -
         axis.plot(
             positions, [float(total) for total in totals], color=RUNNING, linewidth=2, marker="."
         )
-        _draw_thresholds(axis, segment)
+        labels += _draw_thresholds(axis, chart, segment)
     axis.set_ylabel("running total")
+    return labels
 
 
-def _draw_billed_quantities(axis: Axes, chart: UsageChart) -> None:
+def _draw_billed_quantities(axis: Axes, chart: UsageChart) -> list[_LineLabel]:
+    """Each segment's billed quantity as a dotted line over its days; its value is written in the
+    segment's heading above the plot (`_mark_segments`), not on the bars."""
+    labels: list[_LineLabel] = []
     for segment in chart.segments:
         if segment.billed_quantity is None:
             continue
@@ -158,36 +191,73 @@ def _draw_billed_quantities(axis: Axes, chart: UsageChart) -> None:
         axis.hlines(
             float(segment.billed_quantity), left, right, colors=BILLED, linestyles=":", linewidth=2
         )
-        axis.annotate(
-            f"billed {quantity(segment.billed_quantity)}",
-            (left, float(segment.billed_quantity)),
-            xytext=(3, 3),
-            textcoords="offset points",
-            color=BILLED,
-            fontsize=8,
-        )
-        _draw_thresholds(axis, segment)
+        labels += _draw_thresholds(axis, chart, segment)
+    return labels
 
 
-def _draw_thresholds(axis: Axes, segment: ChartSegment) -> None:
+def _draw_thresholds(axis: Axes, chart: UsageChart, segment: ChartSegment) -> list[_LineLabel]:
     left, right = _bounds(segment)
+    named = sum(1 for other in chart.segments if other.thresholds) > 1
+    labels = []
     for threshold in segment.thresholds:
         value = float(threshold.value)
         axis.hlines(value, left, right, colors=THRESHOLD, linestyles="--", linewidth=1.2)
+        text = threshold.short_label
+        if named:
+            text = f"from {segment.start.day} {segment.start:%b}: {text}"
+        labels.append(_LineLabel(value=value, text=text, color=THRESHOLD))
+    return labels
+
+
+def _leave_headroom(axis: Axes, chart: UsageChart, labels: list[_LineLabel]) -> None:
+    """Room above the highest billed quantity or threshold, so no line runs along the frame."""
+    heights = [label.value for label in labels]
+    if not chart.cumulative:
+        heights += [
+            float(segment.billed_quantity)
+            for segment in chart.segments
+            if segment.billed_quantity is not None
+        ]
+    if heights and max(heights) * 1.1 > axis.get_ylim()[1]:
+        axis.set_ylim(top=max(heights) * 1.1)
+
+
+def _write_line_labels(axis: Axes, labels: list[_LineLabel], figure: Figure) -> None:
+    """Write the labels in the right margin at their line's height, moved apart where two would
+    overlap, and kept within the panel's height."""
+    if not labels:
+        return
+    bottom, top = axis.get_ylim()
+    height_points = figure.get_figheight() * 72 * (0.55 if len(figure.axes) > 1 else 0.75)
+    gap = 11 / height_points
+    wanted = sorted(
+        (min(max((label.value - bottom) / (top - bottom), 0.0), 1.0), label) for label in labels
+    )
+    placed: list[float] = []
+    for position, _ in wanted:
+        placed.append(max(position, placed[-1] + gap) if placed else position)
+    overflow = placed[-1] - 1.0
+    if overflow > 0:
+        placed = [position - overflow for position in placed]
+    for (_, label), position in zip(wanted, placed, strict=True):
         axis.annotate(
-            threshold.short_label,
-            (right, value),
-            xytext=(-3, 3),
+            label.text,
+            xy=(1.0, position),
+            xycoords="axes fraction",
+            xytext=(4, 0),
             textcoords="offset points",
-            ha="right",
-            color=THRESHOLD,
+            ha="left",
+            va="center",
+            color=label.color,
             fontsize=8,
+            annotation_clip=False,
         )
 
 
 def _mark_segments(axes: list[Axes], chart: UsageChart) -> None:
     top = axes[0]
     label_position = blended_transform_factory(top.transData, top.transAxes)
+    billed_in_heading = not chart.cumulative
     for index, segment in enumerate(chart.segments):
         left, right = _bounds(segment)
         for axis in axes:
@@ -195,17 +265,23 @@ def _mark_segments(axes: list[Axes], chart: UsageChart) -> None:
                 axis.axvspan(left, right, color=SHADE, zorder=0)
             if index > 0:
                 axis.axvline(left, color=BOUNDARY, linestyle="--", linewidth=1)
+        parts = []
         if len(chart.segments) > 1 or segment.proration_factor != 1:
-            plan = segment.price_plan_id or "plan"
+            parts.append(
+                f"{segment.price_plan_id or 'plan'} · f = {factor(segment.proration_factor)}"
+            )
+        if billed_in_heading and segment.billed_quantity is not None:
+            parts.append(f"billed {quantity(segment.billed_quantity)}")
+        if parts:
             top.text(
                 (left + right) / 2,
                 1.01,
-                f"{plan} · f = {factor(segment.proration_factor)}",
+                "\n".join(parts),
                 transform=label_position,
                 ha="center",
                 va="bottom",
                 fontsize=8,
-                color=BOUNDARY,
+                color=BILLED if billed_in_heading and len(parts) == 1 else BOUNDARY,
             )
 
 

@@ -9,6 +9,7 @@ import click
 
 from loader.core.config import ConfigError, locate_mart
 from loader.core.marts import MartUnavailable
+from loader.core.money import UnknownCurrency
 from loader.core.options import mart_options
 from loader.finance_report.content import UnknownPeriod, build_report
 from loader.finance_report.marts import MartReader
@@ -24,8 +25,8 @@ EXIT_CONFIG = 4
     "--period",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     metavar="YYYY-MM-DD",
-    help="The billing period (its start date) to show in detail [default: the latest period "
-    "in which an account has closed].",
+    help="The billing period (its start date) to show in detail [default: of the latest month "
+    "in which accounts have closed, the period with the most of them closed].",
 )
 @click.option(
     "--out",
@@ -49,15 +50,16 @@ def report(
         ledger_dir = (state_dir or location.project_dir / ".usage-loader").expanduser().resolve()
         with MartReader(location) as reader:
             content = build_report(reader, ledger_dir, period.date() if period else None)
+        html = render_html(content)
     except UnknownPeriod as error:
         raise click.BadParameter(str(error), param_hint="'--period'") from error
-    except ConfigError as error:
+    except (ConfigError, UnknownCurrency) as error:
         click.echo(f"configuration: {error}", err=True)
         raise SystemExit(EXIT_CONFIG) from error
     except MartUnavailable as error:
         click.echo(f"refused: {error}", err=True)
         raise SystemExit(EXIT_REFUSED) from error
-    path = write_html(render_html(content), out or location.target_dir / "report" / "index.html")
+    path = write_html(html, out or location.target_dir / "report" / "index.html")
     click.echo(
         f"wrote {path}: billing period starting {content.period_start.isoformat()}, "
         f"{len(content.invoices)} invoices, {len(content.held)} records held"

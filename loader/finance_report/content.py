@@ -8,7 +8,7 @@ quarantine, source reconciliation and credit-memo candidates are shown for the w
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -27,6 +27,7 @@ from loader.finance_report.marts import (
     DailyUsage,
     InvoiceLine,
     MartReader,
+    MetricRule,
     PeriodStatus,
     QuarantineExample,
     RevenueLine,
@@ -62,6 +63,7 @@ class PeriodSummary(_View):
     closed: int
     ready: int
     needs_approval: int
+    open_needing_approval: int
     waiting_on: tuple[str, ...]
     held_records: int
     totals: tuple[Amount, ...]
@@ -79,9 +81,15 @@ class PeriodSummary(_View):
         open_count = self.accounts - self.closed
         if open_count:
             on = labels.sources(", ".join(self.waiting_on))
-            parts.append(f"{open_count} open, waiting on {on}")
-        if self.needs_approval:
-            parts.append(f"{self.needs_approval} need approval")
+            also = (
+                f" ({self.open_needing_approval} of them also need approval)"
+                if self.open_needing_approval
+                else ""
+            )
+            parts.append(f"{open_count} open, waiting on {on}{also}")
+        closed_needing_approval = self.needs_approval - self.open_needing_approval
+        if closed_needing_approval:
+            parts.append(f"{closed_needing_approval} need approval")
         return "; ".join(parts) or "waiting"
 
 
@@ -97,8 +105,11 @@ class AccountClose(_View):
     def state(self) -> str:
         if self.status.is_ready_to_load:
             return "ready to load"
+        waiting = f"waiting on {labels.sources(self.status.missing_sources)}"
         if not self.status.is_period_closed:
-            return f"waiting on {labels.sources(self.status.missing_sources)}"
+            if self.status.approval_state in ("pending", "stale"):
+                return f"{waiting}; {self.approval}"
+            return waiting
         return self.approval
 
 
@@ -282,10 +293,15 @@ def build_report(
 
 
 def default_period(statuses: list[PeriodStatus]) -> date:
-    """The latest billing period in which an account has closed (the period Billing Operations
-    runs next); with none closed, the latest period."""
-    closed = [status.billing_period_start for status in statuses if status.is_period_closed]
-    return max(closed) if closed else max(status.billing_period_start for status in statuses)
+    """The period Billing Operations closes next: of the latest calendar month in which an account
+    has closed, the billing period start with the most accounts closed (the later one on a tie);
+    with none closed, the latest period."""
+    closed = Counter(status.billing_period_start for status in statuses if status.is_period_closed)
+    if not closed:
+        return max(status.billing_period_start for status in statuses)
+    month = max(start.replace(day=1) for start in closed)
+    in_month = [start for start in closed if start.replace(day=1) == month]
+    return max(in_month, key=lambda start: (closed[start], start))
 
 
 def _choose_period(statuses: list[PeriodStatus], period: date | None) -> date:
@@ -326,8 +342,9 @@ def _period_summaries(
                 accounts=len(rows),
                 closed=sum(1 for row in rows if row.is_period_closed),
                 ready=sum(1 for row in rows if row.is_ready_to_load),
-                needs_approval=sum(
-                    1 for row in rows if row.requires_approval and not row.has_current_approval
+                needs_approval=sum(1 for row in rows if _needs_approval(row)),
+                open_needing_approval=sum(
+                    1 for row in rows if _needs_approval(row) and not row.is_period_closed
                 ),
                 waiting_on=tuple(waiting),
                 held_records=held_counts.get(start, 0),
@@ -336,6 +353,10 @@ def _period_summaries(
             )
         )
     return tuple(summaries)
+
+
+def _needs_approval(status: PeriodStatus) -> bool:
+    return status.requires_approval and not status.has_current_approval
 
 
 def hold_reasons(
@@ -479,7 +500,7 @@ def _charts(
     accounts: dict[str, Account],
 ) -> dict[str, list[Chart]]:
     """One chart per usage or prepaid line of the period, by billing account."""
-    aggregations = {rule.metric: rule.aggregation for rule in reader.metric_rules()}
+    rules = {rule.metric: rule for rule in reader.metric_rules()}
     daily: dict[str, list[DailyUsage]] = defaultdict(list)
     for row in reader.daily_usage(period):
         daily[row.subscription_line_id].append(row)
@@ -494,10 +515,9 @@ def _charts(
     for number, line_id in enumerate(sorted(segments)):
         line_records = sorted(segments[line_id], key=lambda record: record.segment_start or period)
         first = line_records[0]
-        aggregation = aggregations.get(first.metric or "", "sum")
-        chart = _usage_chart(
-            f"chart-{number + 1}", line_records, daily[line_id], aggregation, details
-        )
+        rule = rules.get(first.metric or "")
+        aggregation = rule.aggregation if rule else "sum"
+        chart = _usage_chart(f"chart-{number + 1}", line_records, daily[line_id], rule, details)
         notes = _chart_notes(
             chart, line_records, aggregation, accounts.get(first.billing_account_id or "")
         )
@@ -511,11 +531,16 @@ def _usage_chart(
     chart_id: str,
     records: list[UsageRecord],
     days: list[DailyUsage],
-    aggregation: str,
+    rule: MetricRule | None,
     details: dict[str, RecordDetail],
 ) -> UsageChart:
     first = records[0]
     prepaid = first.charge_type == "prepaid"
+    aggregation = rule.aggregation if rule else "sum"
+    billed_axis_label = None
+    if aggregation == "unique_count":
+        counted = f"{rule.unit}s" if rule and rule.unit else "distinct values"
+        billed_axis_label = f"{counted} billed (distinct)"
     return UsageChart(
         chart_id=chart_id,
         title=(
@@ -527,6 +552,7 @@ def _usage_chart(
         daily={row.usage_date: _day_value(row, aggregation) for row in days},
         value_label=labels.AGGREGATIONS.get(aggregation, "per day"),
         cumulative=aggregation in CUMULATIVE_AGGREGATIONS,
+        billed_axis_label=billed_axis_label,
         segments=tuple(
             ChartSegment(
                 start=record.segment_start or first.billing_period_start or date.min,
@@ -581,6 +607,14 @@ def _chart_notes(
         notes.append(
             f"Upper panel: running total of each segment{against}; tiers apply to each "
             "segment on its own, so the total starts again at a plan change."
+        )
+    elif chart.billed_axis_label is not None:
+        dashed = ", the dashed lines its tier thresholds" if has_thresholds else ""
+        notes.append(
+            f"The line is billed on one value per segment ({aggregation.replace('_', ' ')}): "
+            f"the upper panel, on an axis of its own, shows the quantity billed (dotted){dashed}; "
+            "the bars below count the events of each day, which repeat what they count, so "
+            "they do not add up to it."
         )
     else:
         dashed = ", the dashed lines its tier thresholds" if has_thresholds else ""

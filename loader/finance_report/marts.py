@@ -27,7 +27,7 @@ from loader.core.marts import (
 REQUIRED_MARTS = (
     MART_TABLE,
     "rpt_period_close_status",
-    "int_period_close_status",
+    "rpt_period_close_sources",
     "fct_invoice_preview",
     "fct_rated_usage_tiers",
     "fct_usage_event_lineage",
@@ -38,6 +38,8 @@ REQUIRED_MARTS = (
     "rpt_revenue_rollforward",
 )
 QUARANTINE_EXAMPLES = 3
+# A record the loader holds back (SPEC 3.7, 3.9): its period is open, or it awaits an approval.
+HELD = "not is_period_closed or (requires_approval and not is_approved)"
 
 Row = TypeVar("Row", bound=BaseModel)
 
@@ -69,7 +71,7 @@ class PeriodStatus(_Row):
 
 
 class SourceWatermark(_Row):
-    """`int_period_close_status`: one account × period × source system."""
+    """`rpt_period_close_sources`: one account × period × source system."""
 
     billing_account_id: str
     billing_period_start: date
@@ -151,9 +153,21 @@ class DailyUsage(_Row):
     latest_quantity: Decimal
 
 
+class PeriodRecords(_Row):
+    """`fct_usage_records` counted per billing period start (a record held for two reasons, an
+    open period and a missing approval, counts once as held)."""
+
+    billing_period_start: date
+    records: int
+    adjustments: int
+    closed: int
+    held: int
+
+
 class QuarantineReason(_Row):
     quarantine_reason: str
     records: int
+    sources: str | None = None
 
 
 class QuarantineExample(_Row):
@@ -247,6 +261,7 @@ class Approval(_Row):
 class MetricRule(_Row):
     metric: str
     aggregation: str
+    unit: str | None = None
 
 
 class MartReader:
@@ -301,21 +316,35 @@ class MartReader:
         )
 
     def held_counts(self) -> list[HeldCount]:
+        return [
+            HeldCount(billing_period_start=row.billing_period_start, held_records=row.held)
+            for row in self.period_records()
+        ]
+
+    def period_records(self) -> list[PeriodRecords]:
         return self._rows(
-            HeldCount,
-            """
-            select billing_period_start, count(*) as held_records
-            from {fct_usage_records}
-            where not is_period_closed or (requires_approval and not is_approved)
-            group by 1
+            PeriodRecords,
+            f"""
+            select
+                billing_period_start,
+                count(*) as records,
+                count(*) filter (where is_adjustment) as adjustments,
+                count(*) filter (where is_period_closed) as closed,
+                count(*) filter (where {HELD}) as held
+            from {{fct_usage_records}}
+            group by 1 order by 1
             """,
         )
 
     def quarantine_reasons(self) -> list[QuarantineReason]:
         return self._rows(
             QuarantineReason,
-            "select quarantine_reason, count(*) as records from {fct_usage_quarantine} "
-            "group by 1 order by 2 desc, 1",
+            """
+            select quarantine_reason, count(*) as records,
+                string_agg(distinct source_system, ', ' order by source_system) as sources
+            from {fct_usage_quarantine}
+            group by 1 order by 2 desc, 1
+            """,
         )
 
     def quarantine_examples(self) -> list[QuarantineExample]:
@@ -356,7 +385,8 @@ class MartReader:
     def metric_rules(self) -> list[MetricRule]:
         if not self.has("metrics"):
             return []
-        return self._rows(MetricRule, "select metric, aggregation from {metrics}")
+        unit = ", unit" if "unit" in self._columns("metrics") else ""
+        return self._rows(MetricRule, f"select metric, aggregation{unit} from {{metrics}}")
 
     def invocation_id(self) -> str | None:
         rows = self._connection.execute(
@@ -369,7 +399,7 @@ class MartReader:
     def source_watermarks(self, period: date) -> list[SourceWatermark]:
         return self._rows(
             SourceWatermark,
-            "select * from {int_period_close_status} where billing_period_start = ? "
+            "select * from {rpt_period_close_sources} where billing_period_start = ? "
             "order by billing_account_id, source_system",
             [period],
         )

@@ -1,8 +1,10 @@
 """Numbers as a finance reader reads them, exactly as the marts hold them.
 
-Money shows the currency's minor unit (0 places for JPY and KRW, 3 for BHD, KWD and OMR, else 2).
-Nothing is ever rounded for display: a value with more digits than its minor unit (a tier line
-before the record's rounding) shows all of them, so every number on the page equals the mart's.
+Money shows the currency's minor unit, as the ISO 4217 seed lists it (`loader.core.money`: 0
+places for JPY, 3 for KWD, 2 for USD); a currency the seed does not list is an error, not two
+places. Nothing is ever rounded for display: a value with more digits than its minor unit (a tier
+line before the record's rounding) shows all of them, so every number on the page equals the
+mart's.
 """
 
 from __future__ import annotations
@@ -10,15 +12,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
 
-MINOR_UNITS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3, "OMR": 3}
-DEFAULT_MINOR_UNIT = 2
+from loader.core.money import minor_unit
+
 EXACT_DIGITS = 80
 NOTHING = "–"
-
-
-def minor_unit(currency: str | None) -> int:
-    """Decimal places of the currency's minor unit."""
-    return MINOR_UNITS.get((currency or "").strip().upper(), DEFAULT_MINOR_UNIT)
 
 
 def plain(value: Decimal) -> str:

@@ -1,22 +1,37 @@
 """The pipeline summary `make demo` prints after `dbt build`: records and totals per period,
-quarantined records by reason, the source reconciliation, and periods closed or waiting."""
+quarantined records by reason, the source reconciliation, and periods closed or waiting.
+
+It reads the marts through the finance report's reader (`loader.finance_report.marts`), so the
+two show the same numbers: usage and invoice totals per period, held records counted once."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import click
-import duckdb
 from rich.console import Console
 from rich.table import Table
 
 from loader.core.config import ConfigError, MartLocation, locate_mart
 from loader.core.console import make_console
+from loader.core.marts import MartUnavailable
+from loader.core.money import UnknownCurrency
+from loader.finance_report.marts import MartReader, PeriodStatus
+from loader.finance_report.money import add, money
 
 
-def _table(title: str, columns: list[str], rows: list[tuple]) -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold")
+def _table(title: str, columns: list[str], rows: list[tuple], caption: str | None = None) -> Table:
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        caption=caption,
+        caption_justify="left",
+    )
     for index, column in enumerate(columns):
         table.add_column(column, justify="left" if index == 0 else "right")
     for row in rows:
@@ -24,112 +39,132 @@ def _table(title: str, columns: list[str], rows: list[tuple]) -> Table:
     return table
 
 
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3, "OMR": 3}
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    places = _MINOR_UNITS.get(currency, 2)
-    return f"{amount.quantize(Decimal(1).scaleb(-places)):,}"
+def _amounts(amounts: Iterable[tuple[Decimal | None, str]]) -> str:
+    """`EUR 40.00, USD 1,542.20`: exact sums per currency, as the finance report shows them."""
+    grouped: dict[str, list[Decimal]] = defaultdict(list)
+    for amount, currency in amounts:
+        grouped[currency].append(amount or Decimal(0))
+    return ", ".join(
+        f"{currency} {money(add(grouped[currency]), currency)}" for currency in sorted(grouped)
+    )
 
 
 def print_summary(location: MartLocation, console: Console) -> None:
-    """Print the summary of the marts at `location`."""
-    schema = location.schema_name or "main"
-    with duckdb.connect(str(location.db_path), read_only=True) as connection:
+    """Print the summary of the marts at `location`, read through the finance report's reader."""
+    with MartReader(location) as reader:
+        statuses = reader.period_statuses()
+        period_records = reader.period_records()
+        balances = reader.source_balances()
+        quarantine = sorted(reader.quarantine_reasons(), key=lambda row: row.quarantine_reason)
+        credits = reader.credit_memo_candidates()
+    by_period: dict[date, list[PeriodStatus]] = defaultdict(list)
+    for status in statuses:
+        by_period[status.billing_period_start].append(status)
+    console.print(
+        _table(
+            "Usage records per billing period",
+            [
+                "period start",
+                "records",
+                "adjustments",
+                "closed",
+                "held",
+                "usage",
+                "invoice total (usage + recurring fees)",
+            ],
+            [
+                (
+                    row.billing_period_start,
+                    row.records,
+                    row.adjustments,
+                    row.closed,
+                    row.held,
+                    _amounts(
+                        (status.usage_amount, status.currency)
+                        for status in by_period[row.billing_period_start]
+                    ),
+                    _amounts(
+                        (status.invoice_total, status.currency)
+                        for status in by_period[row.billing_period_start]
+                    ),
+                )
+                for row in period_records
+            ],
+            caption=(
+                "held: records of an open period or awaiting an approval, each record once; "
+                "usage: the Usage Records' rated amounts; invoice total: usage plus the "
+                "recurring lines' flat fees, the total the finance report shows"
+            ),
+        )
+    )
+    console.print(
+        _table(
+            "Raw records per source (read = used + duplicate + withdrawn + quarantined)",
+            [
+                "source",
+                "read",
+                "used",
+                "duplicate",
+                "conflicts",
+                "withdrawn",
+                "quarantined",
+                "balanced",
+            ],
+            [
+                (
+                    row.source_system,
+                    row.records_read,
+                    row.records_used,
+                    row.records_duplicate,
+                    row.records_conflicting,
+                    row.records_withdrawn,
+                    row.records_quarantined,
+                    row.is_balanced,
+                )
+                for row in balances
+            ],
+        )
+    )
+    console.print(
+        _table(
+            "Quarantined records by reason",
+            ["reason", "records", "sources"],
+            [(row.quarantine_reason, row.records, row.sources) for row in quarantine],
+        )
+    )
+    waiting: dict[tuple[date, str], int] = defaultdict(int)
+    for status in statuses:
+        if not status.is_period_closed:
+            waiting[(status.billing_period_start, status.missing_sources or "")] += 1
+    console.print(
+        _table(
+            "Periods waiting for usage (open), by the sources still missing",
+            ["period start", "accounts", "waiting on"],
+            [(start, count, sources) for (start, sources), count in sorted(waiting.items())],
+        )
+    )
+    console.print(_close_line(statuses, len(credits)))
 
-        def rows(sql: str) -> list[tuple]:
-            return connection.sql(sql.replace("{schema}", schema)).fetchall()
 
-        totals: dict[object, list[str]] = {}
-        for period, currency, total in rows(
-            """
-            select billing_period_start, currency, sum(rated_amount)
-            from {schema}.fct_usage_records group by 1, 2 order by 1, 2
-            """
-        ):
-            totals.setdefault(period, []).append(f"{currency} {_money(total, currency)}")
-        console.print(
-            _table(
-                "Usage records per billing period",
-                ["period start", "records", "adjustments", "closed", "held: open", "total"],
-                [
-                    (*row, ", ".join(totals.get(row[0], [])))
-                    for row in rows(
-                        """
-                        select billing_period_start, count(*), sum(is_adjustment::int),
-                            sum(is_period_closed::int), sum((not is_period_closed)::int)
-                        from {schema}.fct_usage_records
-                        group by 1 order by 1
-                        """
-                    )
-                ],
-            )
-        )
-        console.print(
-            _table(
-                "Raw records per source (read = used + duplicate + withdrawn + quarantined)",
-                [
-                    "source",
-                    "read",
-                    "used",
-                    "duplicate",
-                    "conflicts",
-                    "withdrawn",
-                    "quarantined",
-                    "balanced",
-                ],
-                rows(
-                    """
-                    select source_system, records_read, records_used, records_duplicate,
-                        records_conflicting, records_withdrawn, records_quarantined, is_balanced
-                    from {schema}.rpt_source_reconciliation order by 1
-                    """
-                ),
-            )
-        )
-        console.print(
-            _table(
-                "Quarantined records by reason",
-                ["reason", "records", "sources"],
-                rows(
-                    """
-                    select quarantine_reason, count(*),
-                        string_agg(distinct source_system, ', ' order by source_system)
-                    from {schema}.fct_usage_quarantine group by 1 order by 1
-                    """
-                ),
-            )
-        )
-        console.print(
-            _table(
-                "Periods waiting for usage (open), by the sources still missing",
-                ["period start", "accounts", "waiting on"],
-                rows(
-                    """
-                    select billing_period_start, count(*), missing_sources
-                    from {schema}.rpt_period_close_status
-                    where not is_period_closed
-                    group by 1, 3 order by 1, 3
-                    """
-                ),
-            )
-        )
-        closed, ready, approvals = rows(
-            """
-            select sum(is_period_closed::int), sum(is_ready_to_load::int),
-                sum((requires_approval and not has_current_approval)::int)
-            from {schema}.rpt_period_close_status
-            """
-        )[0]
-        credits = rows(
-            "select count(*), coalesce(sum(credit_amount), 0) "
-            "from {schema}.rpt_credit_memo_candidates"
-        )[0]
-        console.print(
-            f"Account periods closed: {closed or 0}; ready to load: {ready or 0}; "
-            f"waiting for an approval: {approvals or 0}; "
-            f"credit-memo candidates: {credits[0]}"
-        )
+def _close_line(statuses: list[PeriodStatus], credits: int) -> str:
+    """Account periods by state, each counted once: an open period that also awaits an approval
+    is held once, and said to await both."""
+    awaiting = [
+        status
+        for status in statuses
+        if status.requires_approval and not status.has_current_approval
+    ]
+    open_periods = sum(1 for status in statuses if not status.is_period_closed)
+    open_and_awaiting = sum(1 for status in awaiting if not status.is_period_closed)
+    ready = sum(1 for status in statuses if status.is_ready_to_load)
+    held = len(statuses) - ready
+    return (
+        f"Account periods: {len(statuses)}; closed: {len(statuses) - open_periods}; "
+        f"ready to load: {ready}; held: {held} ({open_periods} open, of which "
+        f"{open_and_awaiting} also wait for an approval; {len(awaiting) - open_and_awaiting} "
+        "closed, waiting for an approval); "
+        f"credit-memo candidates: {credits}"
+    )
 
 
 @click.command("summary")
@@ -166,7 +201,5 @@ def summary(
         raise click.ClickException(f"no DuckDB file at {location.db_path}: run `dbt build` first")
     try:
         print_summary(location, make_console())
-    except duckdb.CatalogException as error:
-        raise click.ClickException(
-            f"the marts are not built in {location.db_path} ({error}): run `dbt build` first"
-        ) from error
+    except (ConfigError, MartUnavailable, UnknownCurrency) as error:
+        raise click.ClickException(str(error)) from error

@@ -8,19 +8,12 @@ that count (the first export of each ordinary event, not its re-exports, not the
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import duckdb
 
+from loader.core.money import round_to_minor_unit
 from loader.sample_data.scale_book import ApprovalFeed
-
-_MINOR_UNITS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3, "OMR": 3}
-
-
-def round_amount(amount: Decimal, currency: str) -> Decimal:
-    """Round half away from zero to the currency's minor unit."""
-    places = _MINOR_UNITS.get(currency, 2)
-    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def approval_rows(
@@ -54,7 +47,7 @@ def approval_rows(
         if feed.feed_id not in totals:
             continue
         quantity = Decimal(totals[feed.feed_id]) * feed.multiplier
-        amount = round_amount(quantity * feed.unit_price + feed.flat_amount, feed.currency)
+        amount = round_to_minor_unit(quantity * feed.unit_price + feed.flat_amount, feed.currency)
         rows.append(
             {
                 "billing_account_id": feed.billing_account_id,

@@ -24,7 +24,7 @@ from playwright.sync_api import BrowserContext, Page, sync_playwright
 from loader.core.ledger import Ledger
 from loader.finance_report import labels
 from loader.finance_report.money import money, quantity
-from python_tests.support.pipeline_build import PROJECT_DIR, BuiltPipeline, build_pipeline
+from python_tests.support.pipeline_build import PROJECT_DIR, BuiltPipeline
 from python_tests.support.sandbox_server import SandboxServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -71,18 +71,6 @@ class OpenedPage:
 
     def texts(self, selector: str) -> list[str]:
         return [text.strip() for text in self.page.locator(selector).all_inner_texts()]
-
-
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> BuiltPipeline:
-    return build_pipeline(tmp_path_factory.mktemp("finance-report"))
-
-
-@pytest.fixture(scope="module")
-def marts(pipeline: BuiltPipeline) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect(str(pipeline.db_path), read_only=True)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +163,26 @@ def latest_closed_period(marts: duckdb.DuckDBPyConnection) -> date:
     return found[0]["period"]
 
 
+def default_period(marts: duckdb.DuckDBPyConnection) -> date:
+    """The period the page shows without --period: of the latest calendar month in which an
+    account has closed, the period start with the most accounts closed (the later on a tie)."""
+    found = rows(
+        marts,
+        """
+        with closed as (
+            select billing_period_start, count(*) filter (where is_period_closed) as accounts
+            from rpt_period_close_status group by 1 having accounts > 0
+        )
+        select billing_period_start as period from closed
+        where date_trunc('month', billing_period_start) = (
+            select max(date_trunc('month', billing_period_start)) from closed
+        )
+        order by accounts desc, billing_period_start desc limit 1
+        """,
+    )
+    return found[0]["period"]
+
+
 def assert_opened_cleanly(opened: OpenedPage, path: Path) -> None:
     assert opened.console_errors == []
     assert opened.requests == [path.as_uri()], "the page must load nothing but itself"
@@ -187,7 +195,7 @@ def test_default_period_renders_headings_totals_and_charts_as_the_marts_hold_the
     tmp_path: Path,
 ) -> None:
     page_path = write_report(pipeline, tmp_path / "report" / "index.html")
-    period = latest_closed_period(marts)
+    period = default_period(marts)
     opened = open_page(browser, page_path)
     assert_opened_cleanly(opened, page_path)
 
@@ -359,7 +367,7 @@ def test_every_usage_line_traces_to_its_source_events_with_the_sql_shown(
     browser: BrowserContext,
     tmp_path: Path,
 ) -> None:
-    period = latest_closed_period(marts)
+    period = default_period(marts)
     page_path = write_report(pipeline, tmp_path / "report" / "index.html")
     opened = open_page(browser, page_path)
     records = rows(
@@ -433,7 +441,7 @@ def test_records_pushed_to_netsuite_show_as_loaded_from_the_ledger(
     assert completed.returncode == 0, completed.stderr
     opened = open_page(browser, out)
     assert_opened_cleanly(opened, out)
-    period = latest_closed_period(marts)
+    period = default_period(marts)
     records = rows(
         marts,
         "select external_id from fct_usage_records where billing_period_start = ?",
@@ -458,7 +466,7 @@ def test_a_record_changed_after_its_load_shows_that_the_next_push_updates_it(
     browser: BrowserContext,
     tmp_path: Path,
 ) -> None:
-    period = latest_closed_period(marts)
+    period = default_period(marts)
     external_id = marts.execute(
         "select min(external_id) from fct_usage_records where billing_period_start = ?",
         [period],
@@ -560,3 +568,227 @@ def test_quantities_keep_every_significant_digit() -> None:
     assert quantity(Decimal("19352.000000000")) == "19,352"
     assert quantity(Decimal("451.283011931")) == "451.283011931"
     assert re.fullmatch(r"[\d,]+", quantity(Decimal("6868181")))
+
+
+BAR_FILL = "rgb(76, 120, 168)"  # charts.BAR
+BILLED_STROKE = "rgb(178, 121, 162)"  # charts.BILLED
+LABELS_OVER_BARS = """(svg) => {
+    const bars = [...svg.querySelectorAll('path')]
+        .filter((path) => getComputedStyle(path).fill === 'BAR_FILL')
+        .map((path) => path.getBoundingClientRect())
+        .filter((box) => box.height >= 0.5 && box.width > 0);
+    const hits = [];
+    for (const text of svg.querySelectorAll('text')) {
+        const box = text.getBoundingClientRect();
+        if (bars.some((bar) => box.left < bar.right - 0.5 && box.right > bar.left + 0.5
+                && box.top < bar.bottom - 0.5 && box.bottom > bar.top + 0.5)) {
+            hits.push(text.textContent);
+        }
+    }
+    return {bars: bars.length, hits: hits};
+}""".replace("BAR_FILL", BAR_FILL)
+AXES_CONTENT = """(svg) => [...svg.querySelectorAll('g[id^="axes_"]')].map((axes) => ({
+    bars: [...axes.querySelectorAll('path')]
+        .filter((path) => getComputedStyle(path).fill === 'BAR_FILL').length,
+    billed: [...axes.querySelectorAll('path')]
+        .filter((path) => getComputedStyle(path).stroke === 'BILLED_STROKE').length,
+    text: [...axes.querySelectorAll('text')].map((text) => text.textContent).join(' '),
+}))""".replace("BAR_FILL", BAR_FILL).replace("BILLED_STROKE", BILLED_STROKE)
+
+
+def chart_periods(marts: duckdb.DuckDBPyConnection) -> list[date]:
+    """The default period and, per aggregation, the latest period with a line billed on it and
+    the latest with a plan change: every kind of chart the page draws."""
+    found = rows(
+        marts,
+        """
+        with lines as (
+            select records.billing_period_start, records.subscription_line_id,
+                metrics.aggregation, count(*) as segments
+            from fct_usage_records as records
+            inner join metrics using (metric)
+            where not records.is_adjustment and records.charge_type in ('usage', 'prepaid')
+            group by all
+        )
+        select max(billing_period_start) as period from lines group by aggregation
+        union
+        select max(billing_period_start) from lines where segments > 1 group by aggregation
+        """,
+    )
+    return sorted({default_period(marts), *(row["period"] for row in found)})
+
+
+def test_no_chart_label_is_drawn_over_a_bar(
+    pipeline: BuiltPipeline,
+    marts: duckdb.DuckDBPyConnection,
+    browser: BrowserContext,
+    tmp_path: Path,
+) -> None:
+    checked = 0
+    for period in chart_periods(marts):
+        page_path = write_report(
+            pipeline, tmp_path / period.isoformat() / "index.html", "--period", period.isoformat()
+        )
+        opened = open_page(browser, page_path)
+        for chart in opened.page.locator("figure.chart svg").all():
+            found = chart.evaluate(LABELS_OVER_BARS)
+            assert found["bars"] > 0
+            assert found["hits"] == [], f"{period}: labels over bars: {found['hits']}"
+            checked += 1
+    assert checked > 5
+
+
+def test_a_unique_count_draws_its_billed_users_on_an_axis_apart_from_the_events(
+    pipeline: BuiltPipeline,
+    marts: duckdb.DuckDBPyConnection,
+    browser: BrowserContext,
+    tmp_path: Path,
+) -> None:
+    lines = rows(
+        marts,
+        """
+        select records.billing_period_start, records.billing_account_id,
+            records.subscription_line_id, metrics.unit
+        from fct_usage_records as records
+        inner join metrics using (metric)
+        where metrics.aggregation = 'unique_count' and not records.is_adjustment
+        qualify records.billing_period_start = max(records.billing_period_start) over ()
+        """,
+    )
+    assert lines, "the sample data bills a unique count"
+    period = lines[0]["billing_period_start"]
+    page_path = write_report(
+        pipeline, tmp_path / "report" / "index.html", "--period", period.isoformat()
+    )
+    opened = open_page(browser, page_path)
+    for line in lines:
+        chart = opened.page.locator(
+            f"#invoice-{line['billing_account_id']} #chart-{line['subscription_line_id']} svg"
+        )
+        axes = chart.evaluate(AXES_CONTENT)
+        with_bars = [axis for axis in axes if axis["bars"]]
+        with_billed = [axis for axis in axes if axis["billed"]]
+        assert len(with_bars) == 1 and len(with_billed) == 1
+        assert with_bars[0] is not with_billed[0]
+        assert with_bars[0]["billed"] == 0 and with_billed[0]["bars"] == 0
+        assert "events per day" in with_bars[0]["text"]
+        assert f"{line['unit']}s billed" in with_billed[0]["text"]
+
+
+def test_the_revenue_rollforward_fits_a_laptop_screen_and_an_a4_page(
+    pipeline: BuiltPipeline, browser: BrowserContext, tmp_path: Path
+) -> None:
+    page_path = write_report(pipeline, tmp_path / "report" / "index.html")
+    opened = open_page(browser, page_path)
+    page = opened.page
+    overflow = """() => {
+        const table = document.querySelector('#rollforward-table');
+        const frame = table.parentElement;
+        return {
+            scroll: frame.scrollWidth - frame.clientWidth,
+            right: table.getBoundingClientRect().right - window.innerWidth,
+        };
+    }"""
+    for width, media in ((1280, "screen"), (1024, "screen"), (A4_CONTENT_WIDTH_PX, "print")):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.emulate_media(media=media)
+        found = page.evaluate(overflow)
+        assert found["scroll"] <= 0, f"{width} px {media}: the roll-forward scrolls sideways"
+        assert found["right"] <= 0, f"{width} px {media}: the roll-forward is cut off"
+    assert page.locator("#rollforward-table tbody tr").count() > 10
+
+
+def test_the_default_period_has_the_most_accounts_closed_in_the_latest_closing_month(
+    pipeline: BuiltPipeline,
+    marts: duckdb.DuckDBPyConnection,
+    browser: BrowserContext,
+    tmp_path: Path,
+) -> None:
+    period = default_period(marts)
+    assert period != latest_closed_period(marts), "the sample data tells the two rules apart"
+    page_path = write_report(pipeline, tmp_path / "report" / "index.html")
+    opened = open_page(browser, page_path)
+    selected = opened.text("#period-table tr.selected td:first-child")
+    assert selected.startswith(period.isoformat())
+    assert "the period with the most of them closed" in opened.text(".lede")
+
+
+def test_a_record_held_for_two_reasons_is_counted_once_and_lists_both(
+    pipeline: BuiltPipeline,
+    marts: duckdb.DuckDBPyConnection,
+    browser: BrowserContext,
+    tmp_path: Path,
+) -> None:
+    both = rows(
+        marts,
+        """
+        select billing_period_start, billing_account_id, external_id from fct_usage_records
+        where not is_period_closed and requires_approval and not is_approved
+        order by billing_period_start desc, external_id
+        """,
+    )
+    assert both, "the sample data holds a record of an open period that also needs approval"
+    period = both[0]["billing_period_start"]
+    held = rows(
+        marts,
+        """
+        select count(*) as records from fct_usage_records where billing_period_start = ?
+            and (not is_period_closed or (requires_approval and not is_approved))
+        """,
+        period,
+    )[0]["records"]
+    accounts = rows(
+        marts,
+        """
+        select count(*) as accounts,
+            count(*) filter (where not is_period_closed) as open,
+            count(*) filter (where is_ready_to_load) as ready
+        from rpt_period_close_status where billing_period_start = ?
+        """,
+        period,
+    )[0]
+    page_path = write_report(
+        pipeline, tmp_path / "report" / "index.html", "--period", period.isoformat()
+    )
+    opened = open_page(browser, page_path)
+
+    for record in (row for row in both if row["billing_period_start"] == period):
+        held_rows = opened.page.locator(
+            f'#held-table tr[data-external-id="{record["external_id"]}"]'
+        )
+        assert held_rows.count() == 1
+        reasons = held_rows.locator("td").last.inner_text()
+        assert "period open, waiting on" in reasons
+        assert "needs approval" in reasons or "approval is stale" in reasons
+        state = opened.text(f"#close-{record['billing_account_id']} td:last-child")
+        assert "waiting on" in state and "approval" in state
+    assert opened.page.locator("#held-table tbody tr").count() == held
+    cards = opened.texts("#close .cards li")
+    assert f"{held}\nrecords held" in cards
+    row = opened.page.locator("#period-table tr.selected")
+    assert row.locator("td").nth(5).inner_text() == f"{held:,}"
+    status = row.locator("td").last.inner_text()
+    open_count = int(re.search(r"(\d+) open", status).group(1))
+    approval = re.search(r"; (\d+) need approval", status)
+    assert open_count == accounts["open"]
+    assert open_count + (int(approval.group(1)) if approval else 0) == (
+        accounts["accounts"] - accounts["ready"]
+    ), "an account held for two reasons is counted once"
+    assert "also need approval" in status
+
+
+def test_an_unknown_currency_is_a_configuration_error_not_two_places(
+    pipeline: BuiltPipeline, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "marts.duckdb"
+    db_path.write_bytes(pipeline.db_path.read_bytes())
+    with duckdb.connect(str(db_path)) as connection:
+        for table in ("fct_usage_records", "fct_invoice_preview", "rpt_period_close_status"):
+            connection.execute(f"update {table} set currency = 'ABX'")
+    completed = run_report(
+        "--project-dir", tmp_path, "--db", db_path, "--out", tmp_path / "report.html"
+    )
+    assert completed.returncode == 4
+    assert "'ABX' is not an ISO 4217 currency" in completed.stderr
+    assert "currencies.csv" in completed.stderr
+    assert not (tmp_path / "report.html").exists()
