@@ -3,7 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key='event_key',
     on_schema_change='fail',
-    post_hook="{{ keep_beside('holders', 'int_usage_day_holders', holder_columns()) }}",
+    post_hook="{{ keep_beside('holders', 'int_account_metric_days_held', holder_columns()) }}",
 ) }}
 
 -- One row per mapped version of a source event: the period segment (line × period × plan) in force
@@ -12,7 +12,7 @@
 -- segment that holds its account × metric × local day, so an incremental run re-assigns the events
 -- deduplicated since the last run, every event when the mappings changed, and the events on days
 -- whose holder changed (a new period, an amendment, a period billed since). The holders each run
--- assigned with are kept beside the table (macros/incremental_events.sql), so finding the changed
+-- assigned with are kept beside the table (macros/incremental/incremental_events.sql), so finding the changed
 -- days compares two small tables instead of every event with its day's holder.
 -- read by an incremental run (what was deduplicated since, the mappings' fingerprint):
 -- depends_on: {{ ref('int_usage_events_deduplicated') }}
@@ -32,7 +32,7 @@ mapped_events as (
 ),
 
 holders as (
-    select * from {{ ref('int_usage_day_holders') }}
+    select * from {{ ref('int_account_metric_days_held') }}
 ),
 
 {% if is_incremental() and not assign_all %}

@@ -8,7 +8,7 @@
 -- One row per valid raw usage record, with its deduplication outcome: the copy or version that
 -- counts, a duplicate delivery, or a superseded version, and the interval in which it was current.
 -- Incremental by event: a run re-decides the events that have a record in a file not read before,
--- over all their records, and replaces their rows (macros/incremental_events.sql).
+-- over all their records, and replaces their rows (macros/incremental/incremental_events.sql).
 with
 
 records as (

@@ -1,5 +1,5 @@
 {#-
-    The billing rules of the product, each written once. Doc blocks in docs/billing_rules.md state
+    The billing rules of the product, each written once. Doc blocks in macros/rules/billing_rules.md state
     every formula in words for auditors.
 -#}
 

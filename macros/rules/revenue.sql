@@ -1,5 +1,5 @@
 {#-
-    Revenue recognition (SPEC 3.10), each rule written once. Doc blocks in macros/revenue_rules.md
+    Revenue recognition (SPEC 3.10), each rule written once. Doc blocks in macros/rules/revenue_rules.md
     state every rule in words for auditors. Money is spread in whole minor units of the currency
     (cents; yen; fils), with integer arithmetic only, so that every spread adds up exactly.
 -#}
