@@ -1,20 +1,22 @@
--- One row per rating request: the sum of its reached tiers, the prorated minimum, and the amount
--- rounded once to the currency's minor unit.
+-- One row per rating request: the sum of its reached tiers (int_rating_tiers_applied), the
+-- prorated minimum, and the amount rounded once to the minor unit of its currency.
 with
 
 requests as (
     select * from {{ ref('int_rating_requests') }}
 ),
 
+rated_tiers as (
+    select * from {{ ref('int_rating_tiers_applied') }}
+),
+
 plans as (
     select * from {{ ref('price_plans') }}
 ),
 
-tiers as (
-    select * from {{ ref('price_plan_tiers') }}
+currencies as (
+    select * from {{ ref('currencies') }}
 ),
-
-{{ rated_tiers_ctes() }},
 
 tier_totals as (
     select
@@ -24,24 +26,29 @@ tier_totals as (
     group by 1
 ),
 
-final as (
+-- M = minimum_amount × f when the plan prorates its tiers
+minimums as (
     select
         requests.*,
         coalesce(tier_totals.tiered_amount, 0) as tiered_amount,
-        {{ prorated('coalesce(plans.minimum_amount, 0)', 'requests.proration_factor', 'plans.prorate_tiers') }} as minimum_amount,
-        greatest(
-            coalesce(tier_totals.tiered_amount, 0),
-            {{ prorated('coalesce(plans.minimum_amount, 0)', 'requests.proration_factor', 'plans.prorate_tiers') }}
-        ) as unrounded_amount,
-        {{ round_money(
-            'greatest(coalesce(tier_totals.tiered_amount, 0), ' ~ prorated('coalesce(plans.minimum_amount, 0)', 'requests.proration_factor', 'plans.prorate_tiers') ~ ')',
-            'requests.currency'
-        ) }} as rated_amount
+        {{ prorated('coalesce(plans.minimum_amount, 0)', 'requests.proration_factor', 'plans.prorate_tiers') }} as minimum_amount
     from requests
     left join plans
         on requests.price_plan_id = plans.price_plan_id
     left join tier_totals
         on requests.rating_id = tier_totals.rating_id
+),
+
+-- amount = max(tiered amount, M), rounded once; a currency without a known minor unit has no row
+-- here (the currencies test on the contract book fails the build first)
+final as (
+    select
+        minimums.*,
+        greatest(minimums.tiered_amount, minimums.minimum_amount) as unrounded_amount,
+        {{ round_money('greatest(minimums.tiered_amount, minimums.minimum_amount)', 'currencies.minor_unit') }} as rated_amount
+    from minimums
+    inner join currencies
+        on minimums.currency = currencies.currency
 )
 
 select * from final

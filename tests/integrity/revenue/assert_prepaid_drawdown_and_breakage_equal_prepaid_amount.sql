@@ -5,15 +5,17 @@ with
 
 pools as (
     select
-        subscription_line_id,
-        currency,
-        line_end_date,
-        coalesce(line_end_date <= {{ as_of_date() }}, false) as is_line_ended,
-        {{ round_money('coalesce(prepaid_amount, 0)', 'currency') }} as prepaid_amount
-    from {{ ref('int_subscription_lines_amended') }}
-    where charge_type = 'prepaid'
-        and line_start_date <= {{ as_of_date() }}
-        and (line_end_date is null or line_end_date >= line_start_date)
+        lines.subscription_line_id,
+        lines.currency,
+        lines.line_end_date,
+        coalesce(lines.line_end_date <= {{ as_of_date() }}, false) as is_line_ended,
+        {{ round_money('coalesce(lines.prepaid_amount, 0)', 'currencies.minor_unit') }} as prepaid_amount
+    from {{ ref('int_subscription_lines_amended') }} as lines
+    inner join {{ ref('currencies') }} as currencies
+        on lines.currency = currencies.currency
+    where lines.charge_type = 'prepaid'
+        and lines.line_start_date <= {{ as_of_date() }}
+        and (lines.line_end_date is null or lines.line_end_date >= lines.line_start_date)
 ),
 
 recognized as (
