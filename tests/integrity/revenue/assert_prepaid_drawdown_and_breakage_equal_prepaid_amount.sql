@@ -5,17 +5,17 @@ with
 
 pools as (
     select
-        lines.subscription_line_id,
-        lines.currency,
-        lines.line_end_date,
-        coalesce(lines.line_end_date <= {{ as_of_date() }}, false) as is_line_ended,
-        {{ round_money('coalesce(lines.prepaid_amount, 0)', 'currencies.minor_unit') }} as prepaid_amount
-    from {{ ref('int_subscription_lines_amended') }} as lines
+        amended_lines.subscription_line_id,
+        amended_lines.currency,
+        amended_lines.line_end_date,
+        coalesce(amended_lines.line_end_date <= {{ as_of_date() }}, false) as is_line_ended,
+        {{ round_money('coalesce(amended_lines.prepaid_amount, 0)', 'currencies.minor_unit') }} as prepaid_amount
+    from {{ ref('int_subscription_lines_amended') }} as amended_lines
     inner join {{ ref('currencies') }} as currencies
-        on lines.currency = currencies.currency
-    where lines.charge_type = 'prepaid'
-        and lines.line_start_date <= {{ as_of_date() }}
-        and (lines.line_end_date is null or lines.line_end_date >= lines.line_start_date)
+        on amended_lines.currency = currencies.currency
+    where amended_lines.charge_type = 'prepaid'
+        and amended_lines.line_start_date <= {{ as_of_date() }}
+        and (amended_lines.line_end_date is null or amended_lines.line_end_date >= amended_lines.line_start_date)
 ),
 
 recognized as (

@@ -26,14 +26,14 @@ schedule_totals as (
 
 prepaid_totals as (
     select
-        lines.billing_account_id,
-        sum({{ round_money('coalesce(lines.prepaid_amount, 0)', 'currencies.minor_unit') }}) as deferred_revenue_invoiced
-    from {{ ref('int_subscription_lines_amended') }} as lines
+        amended_lines.billing_account_id,
+        sum({{ round_money('coalesce(amended_lines.prepaid_amount, 0)', 'currencies.minor_unit') }}) as deferred_revenue_invoiced
+    from {{ ref('int_subscription_lines_amended') }} as amended_lines
     inner join {{ ref('currencies') }} as currencies
-        on lines.currency = currencies.currency
-    where lines.charge_type = 'prepaid'
-        and lines.line_start_date <= {{ as_of_date() }}
-        and (lines.line_end_date is null or lines.line_end_date >= lines.line_start_date)
+        on amended_lines.currency = currencies.currency
+    where amended_lines.charge_type = 'prepaid'
+        and amended_lines.line_start_date <= {{ as_of_date() }}
+        and (amended_lines.line_end_date is null or amended_lines.line_end_date >= amended_lines.line_start_date)
     group by 1
 ),
 
