@@ -1,8 +1,8 @@
 """The tests of the event tables look at the rows no passing build has checked yet
-(macros/checked_builds.sql). These runs show that it is the same check as testing every row: a
-passing build is recorded and a failed or narrowed one is not, a duplicate is found when its twin
-was checked long ago, rows a failed build wrote stay unchecked until a build passes, and a change to
-a model's SQL makes its rows unchecked again."""
+(macros/incremental/checked_builds.sql). These runs show that it is the same check as testing
+every row: a passing build is recorded and a failed or narrowed one is not, a duplicate is found
+when its twin was checked long ago, rows a failed build wrote stay unchecked until a build passes,
+and a change to a model's SQL makes its rows unchecked again."""
 
 from __future__ import annotations
 

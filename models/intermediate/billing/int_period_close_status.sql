@@ -46,25 +46,37 @@ account_sources as (
     from customer_mappings
 ),
 
-final as (
+-- the period's end instant: local midnight after its last day, in UTC
+period_ends as (
     select
         account_periods.billing_account_id,
         account_periods.billing_period_start,
         account_periods.billing_period_end,
-        {{ local_midnight_utc(dbt.dateadd('day', 1, 'account_periods.billing_period_end'), 'account_periods.timezone') }} as period_end_at,
+        {{ local_midnight_utc(dbt.dateadd('day', 1, 'account_periods.billing_period_end'), 'account_periods.timezone') }} as period_end_at
+    from account_periods
+),
+
+-- the watermark a source must reach: the end instant plus the grace hours
+period_requirements as (
+    select
+        *,
+        {{ dbt.dateadd('hour', var('watermark_grace_hours', 0), 'period_end_at') }} as required_complete_through
+    from period_ends
+),
+
+final as (
+    select
+        period_requirements.billing_account_id,
+        period_requirements.billing_period_start,
+        period_requirements.billing_period_end,
+        period_requirements.period_end_at,
         account_sources.source_system,
         watermarks.complete_through,
-        coalesce(
-            watermarks.complete_through >= {{ dbt.dateadd(
-                'hour',
-                var('watermark_grace_hours', 0),
-                local_midnight_utc(dbt.dateadd('day', 1, 'account_periods.billing_period_end'), 'account_periods.timezone')
-            ) }},
-            false
-        ) as is_source_complete
-    from account_periods
+        period_requirements.required_complete_through,
+        coalesce(watermarks.complete_through >= period_requirements.required_complete_through, false) as is_source_complete
+    from period_requirements
     left join account_sources
-        on account_periods.billing_account_id = account_sources.billing_account_id
+        on period_requirements.billing_account_id = account_sources.billing_account_id
     left join watermarks
         on account_sources.source_system = watermarks.source_system
 )

@@ -29,6 +29,11 @@ weights as (
     from {{ ref('int_revenue_segment_months_weighted') }}
 ),
 
+currencies as (
+    select *
+    from {{ ref('currencies') }}
+),
+
 -- consumption: what is invoiced for a billed segment, what is rated now for an unbilled one
 usage_amounts as (
     select
@@ -158,13 +163,16 @@ spreads as (
     select
         all_spreads.*,
         lines.currency,
+        currencies.minor_unit,
         all_spreads.allocation_id as spread_id,
-        {{ to_minor_units('all_spreads.amount', 'lines.currency') }} as amount_units,
+        {{ to_minor_units('all_spreads.amount', 'currencies.minor_unit') }} as amount_units,
         {{ exact_weight('all_spreads.weight') }} as weight_units,
         all_spreads.revenue_month as tie_break
     from all_spreads
     inner join lines
         on all_spreads.subscription_line_id = lines.subscription_line_id
+    inner join currencies
+        on lines.currency = currencies.currency
 ),
 
 {{ largest_remainder_ctes('spreads') }},
@@ -186,7 +194,7 @@ final as (
         weight_basis,
         weight,
         amount as amount_to_spread,
-        {{ from_minor_units('allocated_units', 'currency') }} as recognized_amount,
+        {{ from_minor_units('allocated_units', 'minor_unit') }} as recognized_amount,
         currency
     from spread_allocated
 )

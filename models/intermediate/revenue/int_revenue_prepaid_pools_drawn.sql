@@ -19,6 +19,11 @@ lines as (
         and (line_end_date is null or line_end_date >= line_start_date)
 ),
 
+currencies as (
+    select *
+    from {{ ref('currencies') }}
+),
+
 -- a billed segment drew what its usage known at billing took from the pool; the rest is late
 draws as (
     select
@@ -54,16 +59,19 @@ draws as (
 
 pools as (
     select
-        subscription_line_id,
-        billing_account_id,
-        currency,
-        line_start_date,
-        line_end_date,
-        cast(coalesce(prepaid_amount, 0) as decimal(38, 9)) as prepaid_amount,
-        cast(coalesce(prepaid_quantity, 0) as decimal(38, 9)) as prepaid_quantity,
-        coalesce(line_end_date <= {{ as_of_date() }}, false) as is_line_ended,
-        {{ to_minor_units('coalesce(prepaid_amount, 0)', 'currency') }} as prepaid_amount_units
+        lines.subscription_line_id,
+        lines.billing_account_id,
+        lines.currency,
+        currencies.minor_unit,
+        lines.line_start_date,
+        lines.line_end_date,
+        cast(coalesce(lines.prepaid_amount, 0) as decimal(38, 9)) as prepaid_amount,
+        cast(coalesce(lines.prepaid_quantity, 0) as decimal(38, 9)) as prepaid_quantity,
+        coalesce(lines.line_end_date <= {{ as_of_date() }}, false) as is_line_ended,
+        {{ to_minor_units('coalesce(lines.prepaid_amount, 0)', 'currencies.minor_unit') }} as prepaid_amount_units
     from lines
+    inner join currencies
+        on lines.currency = currencies.currency
 ),
 
 cumulative as (
@@ -176,7 +184,7 @@ final as (
         pools.line_end_date,
         pools.is_line_ended,
         -- value
-        {{ from_minor_units('unioned.value_units', 'unioned.currency') }} as drawn_amount,
+        {{ from_minor_units('unioned.value_units', 'pools.minor_unit') }} as drawn_amount,
         unioned.currency
     from unioned
     inner join pools

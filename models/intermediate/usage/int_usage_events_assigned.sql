@@ -3,7 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key='event_key',
     on_schema_change='fail',
-    post_hook="{{ keep_beside('holders', 'int_usage_day_holders', holder_columns()) }}",
+    post_hook="{{ keep_beside('holders', 'int_account_metric_days_held', holder_columns()) }}",
 ) }}
 
 -- One row per mapped version of a source event: the period segment (line × period × plan) in force
@@ -11,20 +11,10 @@
 -- Each row is a function of its deduplicated event, of the contract book's mappings and of the
 -- segment that holds its account × metric × local day, so an incremental run re-assigns the events
 -- deduplicated since the last run, every event when the mappings changed, and the events on days
--- whose holder changed (a new period, an amendment, a period billed since). The holders each run
--- assigned with are kept beside the table (macros/incremental_events.sql), so finding the changed
--- days compares two small tables instead of every event with its day's holder.
--- read by an incremental run (what was deduplicated since, the mappings' fingerprint):
--- depends_on: {{ ref('int_usage_events_deduplicated') }}
--- depends_on: {{ ref('customer_mappings') }}
--- depends_on: {{ ref('billing_accounts') }}
--- depends_on: {{ ref('metric_mappings') }}
--- depends_on: {{ ref('metrics') }}
-{%- set assigned_with = kept_beside('holders') if is_incremental() else none %}
-{#- every event is assigned again when there is no record of what the last run assigned with, or
-    when the contract book's mappings changed since (read before the model runs, so that the
-    events to assign are one filter) -#}
-{%- set assign_all = assigned_with is none or built_with_other_mapping_fingerprint() %}
+-- whose holder changed (a new period, an amendment, a period billed since): one filter, the macro
+-- incremental_events_to_assign (macros/incremental/incremental_events.sql). The holders each run
+-- assigned with are kept beside the table, so finding the changed days compares two small tables
+-- instead of every event with its day's holder.
 with
 
 mapped_events as (
@@ -32,41 +22,14 @@ mapped_events as (
 ),
 
 holders as (
-    select * from {{ ref('int_usage_day_holders') }}
+    select * from {{ ref('int_account_metric_days_held') }}
 ),
 
-{% if is_incremental() and not assign_all %}
-    -- the days whose holder is not the one the last run assigned with, either way round
-    changed_days as (
-        select distinct
-            billing_account_id,
-            metric,
-            usage_local_date
-        from (
-            {{ changed_since_kept('holders', assigned_with, holder_columns()) | indent(12) }}
-        ) as changed
-    ),
-{% endif %}
-
+-- every mapped event (an incremental run: those deduplicated since, on a day whose holder changed,
+-- or all of them when the contract book's mappings changed)
 events as (
     select * from mapped_events
-    {%- if is_incremental() and not assign_all %}
-        where event_key in (
-                -- deduplicated since the last assignment
-                select newly_decided.event_key
-                from {{ ref('int_usage_events_deduplicated') }} as newly_decided
-                where {{ written_since_last_seen('newly_decided', 'decided_by_invocation_id') }}
-                union
-                -- on a day whose holder changed
-                select built.event_key
-                from {{ this }} as built
-                inner join changed_days
-                    on built.billing_account_id = changed_days.billing_account_id
-                        and built.metric = changed_days.metric
-                        and built.usage_local_date = changed_days.usage_local_date
-                where built.mapping_reason is null
-            )
-    {%- endif %}
+    where {{ incremental_events_to_assign('mapped_events') }}
 ),
 
 assigned as (

@@ -8,31 +8,26 @@
 -- One row per valid raw usage record, with its deduplication outcome: the copy or version that
 -- counts, a duplicate delivery, or a superseded version, and the interval in which it was current.
 -- Incremental by event: a run re-decides the events that have a record in a file not read before,
--- over all their records, and replaces their rows (macros/incremental_events.sql).
+-- over all their records, and replaces their rows (macros/incremental/incremental_events.sql). The
+-- policy per source (first or last received wins) is the source_systems seed's.
 with
 
+source_systems as (
+    select * from {{ ref('source_systems') }}
+),
+
+-- every valid record with its source's dedup policy (an incremental run: every record of the
+-- events that have a record in a file not read before)
 records as (
-    select unioned.* from {{ ref('int_usage_records_unioned') }} as unioned
+    select
+        unioned.*,
+        source_systems.dedup_policy
+    from {{ ref('int_usage_records_unioned') }} as unioned
+    inner join source_systems
+        on unioned.source_system = source_systems.source_system
     where
         unioned.invalid_reason is null
-    {% if is_incremental() %}
-            -- every record of the events that have a record in a file not read before
-            and exists (
-                select 1
-                from (
-                    select distinct
-                        new_records.source_system,
-                        new_records.source_event_key
-                    from {{ ref('int_usage_records_unioned') }} as new_records
-                    where
-                        new_records.invalid_reason is null
-                        and not {{ in_file_read_before('new_records') }}
-                ) as new_events
-                where
-                    new_events.source_system = unioned.source_system
-                    and new_events.source_event_key = unioned.source_event_key
-            )
-    {% endif %}
+        and {{ incremental_events_with_new_records('unioned') }}
 ),
 
 -- one ordering per event key (received, then file and line) serves every rule: the first copy
@@ -53,7 +48,7 @@ ranked as (
         properties,
         is_deleted,
         content_hash,
-        {{ dedup_policy('source_system') }} as dedup_policy,
+        dedup_policy,
         row_number() over received_order as received_rank,
         -- over the whole partition, in the same ordering: one sort serves all four (spelled out:
         -- a frame on a named window is not portable)

@@ -1,33 +1,23 @@
 -- A view: the staging tables already hold every record; the union adds no work of its own.
 {{ config(materialized='view') }}
 
--- One row per raw usage record read from any source system, in one shape.
+-- One row per raw usage record read from any source system, in one shape: the staging model of
+-- every usage source (usage_staging_models(); the sources are listed in the source_systems seed).
 with
 
-telemetry as (
-    select * from {{ ref('stg_telemetry__events') }}
-),
-
-stripe as (
-    select * from {{ ref('stg_stripe__meter_events') }}
-),
-
-salesforce as (
-    select * from {{ ref('stg_salesforce__usage_entries') }}
-),
-
-metering as (
-    select * from {{ ref('stg_metering__usage_windows') }}
-),
+{% for staging_model in usage_staging_models() %}
+    {{ staging_source_system(staging_model) }} as (
+        select * from {{ ref(staging_model) }}
+    ),
+{% endfor %}
 
 unioned as (
-    select * from telemetry
-    union all
-    select * from stripe
-    union all
-    select * from salesforce
-    union all
-    select * from metering
+    {%- for staging_model in usage_staging_models() %}
+        select * from {{ staging_source_system(staging_model) }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
+    {%- endfor %}
 ),
 
 final as (

@@ -10,14 +10,10 @@ watermarks as (
     select * from {{ ref('stg_watermarks__signals') }}
 ),
 
+-- every usage source has its row, also one that delivered nothing
 source_systems as (
-    select 'telemetry' as source_system
-    union all
-    select 'stripe'
-    union all
-    select 'salesforce'
-    union all
-    select 'metering'
+    select source_system from {{ ref('source_systems') }}
+    where is_usage_source
 ),
 
 usage_counts as (

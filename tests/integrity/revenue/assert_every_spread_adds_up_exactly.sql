@@ -5,20 +5,21 @@ with
 
 allocations as (
     select
-        *,
-        sum(weight) over (partition by allocation_id) as total_weight,
-        case {{ currency_minor_unit('currency') }}
-            when 0 then cast(1 as decimal(38, 9))
-            when 3 then cast(0.001 as decimal(38, 9))
-            else cast(0.01 as decimal(38, 9))
-        end as minor_unit
-    from {{ ref('int_revenue_amounts_allocated') }}
+        allocated.*,
+        currencies.minor_unit,
+        sum(allocated.weight) over (partition by allocated.allocation_id) as total_weight,
+        -- one minor unit of the currency as an amount (0.01 for USD)
+        {{ from_minor_units('1', 'currencies.minor_unit') }} as minor_unit_amount
+    from {{ ref('int_revenue_amounts_allocated') }} as allocated
+    inner join {{ ref('currencies') }} as currencies
+        on allocated.currency = currencies.currency
 ),
 
 spreads as (
     select
         allocation_id,
         min(currency) as currency,
+        min(minor_unit) as minor_unit,
         min(amount_to_spread) as amount_to_spread,
         max(amount_to_spread) as largest_amount_to_spread,
         sum(recognized_amount) as recognized_amount
@@ -33,7 +34,7 @@ unequal_totals as (
         amount_to_spread,
         recognized_amount
     from spreads
-    where recognized_amount <> {{ round_money('amount_to_spread', 'currency') }}
+    where recognized_amount <> {{ round_money('amount_to_spread', 'minor_unit') }}
         or amount_to_spread <> largest_amount_to_spread
 ),
 
@@ -45,7 +46,7 @@ months_off_their_share as (
         recognized_amount
     from allocations
     where total_weight <> 0
-        and abs(recognized_amount * total_weight - amount_to_spread * weight) >= minor_unit * abs(total_weight)
+        and abs(recognized_amount * total_weight - amount_to_spread * weight) >= minor_unit_amount * abs(total_weight)
 )
 
 select *

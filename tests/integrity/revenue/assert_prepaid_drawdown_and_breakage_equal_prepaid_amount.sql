@@ -5,15 +5,17 @@ with
 
 pools as (
     select
-        subscription_line_id,
-        currency,
-        line_end_date,
-        coalesce(line_end_date <= {{ as_of_date() }}, false) as is_line_ended,
-        {{ round_money('coalesce(prepaid_amount, 0)', 'currency') }} as prepaid_amount
-    from {{ ref('int_subscription_lines_amended') }}
-    where charge_type = 'prepaid'
-        and line_start_date <= {{ as_of_date() }}
-        and (line_end_date is null or line_end_date >= line_start_date)
+        amended_lines.subscription_line_id,
+        amended_lines.currency,
+        amended_lines.line_end_date,
+        coalesce(amended_lines.line_end_date <= {{ as_of_date() }}, false) as is_line_ended,
+        {{ round_money('coalesce(amended_lines.prepaid_amount, 0)', 'currencies.minor_unit') }} as prepaid_amount
+    from {{ ref('int_subscription_lines_amended') }} as amended_lines
+    inner join {{ ref('currencies') }} as currencies
+        on amended_lines.currency = currencies.currency
+    where amended_lines.charge_type = 'prepaid'
+        and amended_lines.line_start_date <= {{ as_of_date() }}
+        and (amended_lines.line_end_date is null or amended_lines.line_end_date >= amended_lines.line_start_date)
 ),
 
 recognized as (

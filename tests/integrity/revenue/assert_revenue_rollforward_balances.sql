@@ -26,12 +26,14 @@ schedule_totals as (
 
 prepaid_totals as (
     select
-        billing_account_id,
-        sum({{ round_money('coalesce(prepaid_amount, 0)', 'currency') }}) as deferred_revenue_invoiced
-    from {{ ref('int_subscription_lines_amended') }}
-    where charge_type = 'prepaid'
-        and line_start_date <= {{ as_of_date() }}
-        and (line_end_date is null or line_end_date >= line_start_date)
+        amended_lines.billing_account_id,
+        sum({{ round_money('coalesce(amended_lines.prepaid_amount, 0)', 'currencies.minor_unit') }}) as deferred_revenue_invoiced
+    from {{ ref('int_subscription_lines_amended') }} as amended_lines
+    inner join {{ ref('currencies') }} as currencies
+        on amended_lines.currency = currencies.currency
+    where amended_lines.charge_type = 'prepaid'
+        and amended_lines.line_start_date <= {{ as_of_date() }}
+        and (amended_lines.line_end_date is null or amended_lines.line_end_date >= amended_lines.line_start_date)
     group by 1
 ),
 

@@ -613,8 +613,8 @@
     decimal(38, 0)
 {%- endmacro %}
 
-{% macro spark__to_minor_units(amount, currency) -%}
-    cast({{ round_money(amount, currency) }} * {{ minor_units_per_major(currency) }} as decimal(38, 0))
+{% macro spark__to_minor_units(amount, minor_unit) -%}
+    cast({{ round_money(amount, minor_unit) }} * {{ minor_units_per_major(minor_unit) }} as decimal(38, 0))
 {%- endmacro %}
 
 {% macro spark__exact_weight(value) -%}

@@ -1,5 +1,5 @@
 {#-
-    The billing rules of the product, each written once. Doc blocks in docs/billing_rules.md state
+    The billing rules of the product, each written once. Doc blocks in macros/rules/billing_rules.md state
     every formula in words for auditors.
 -#}
 
@@ -85,21 +85,16 @@
     )
 {%- endmacro %}
 
-{#- Minor unit of a currency: 0 for JPY and KRW, 3 for BHD, KWD and OMR, else 2. -#}
-{% macro currency_minor_unit(currency) -%}
-    case
-        when {{ currency }} in ('JPY', 'KRW') then 0
-        when {{ currency }} in ('BHD', 'KWD', 'OMR') then 3
-        else 2
-    end
-{%- endmacro %}
-
-{#- The only rounding of money: half away from zero to the currency's minor unit. -#}
-{% macro round_money(amount, currency) -%}
-    case {{ currency_minor_unit(currency) }}
+{#- The only rounding of money: half away from zero to the currency's minor unit, the
+    `minor_unit` of the `currencies` seed (ISO 4217) that the model joins on the currency. DuckDB
+    rounds a decimal only to a constant number of places: one branch per minor unit ISO 4217 uses;
+    any other minor unit gives null, never an amount rounded to a guessed number of places. -#}
+{% macro round_money(amount, minor_unit) -%}
+    case {{ minor_unit }}
         when 0 then cast(round({{ amount }}, 0) as decimal(38, 9))
+        when 2 then cast(round({{ amount }}, 2) as decimal(38, 9))
         when 3 then cast(round({{ amount }}, 3) as decimal(38, 9))
-        else cast(round({{ amount }}, 2) as decimal(38, 9))
+        when 4 then cast(round({{ amount }}, 4) as decimal(38, 9))
     end
 {%- endmacro %}
 
@@ -114,13 +109,22 @@
         || '-ADJ-' || {{ date_yyyymmdd(adjusting_period_start) }}
 {%- endmacro %}
 
-{#- Deduplication per source (SPEC 2.1): the first copy received wins for at-least-once event
-    streams; the latest version received is current for editable or corrected records. -#}
-{% macro dedup_policy(source_system) -%}
-    case
-        when {{ source_system }} in ('salesforce', 'metering') then 'last_received_wins'
-        else 'first_received_wins'
-    end
+{#- The staging model of each usage source system, named stg_<source_system>__<entity>s: the
+    union reads these. The source systems themselves, with their dedup policies (SPEC 2.1), are
+    listed once, in seeds/reference/source_systems.csv; a data test holds the two equal
+    (tests/integrity/assert_usage_sources_have_staging_models.sql). -#}
+{% macro usage_staging_models() -%}
+    {{ return([
+        'stg_telemetry__events',
+        'stg_stripe__meter_events',
+        'stg_salesforce__usage_entries',
+        'stg_metering__usage_windows',
+    ]) }}
+{%- endmacro %}
+
+{#- The source system a staging model reads: <source_system> of stg_<source_system>__<entity>s. -#}
+{% macro staging_source_system(staging_model) -%}
+    {{ return(staging_model.split('__')[0].replace('stg_', '', 1)) }}
 {%- endmacro %}
 
 {#- The quantity of a period segment by its metric's aggregation (SPEC 3.4); no events is 0. -#}

@@ -1,5 +1,6 @@
 -- One row per rating request × tier of its price plan: the tier's bounds and flat amount scaled by
--- the proration factor, whether the quantity reaches it, its units and its amount.
+-- the proration factor, whether the quantity reaches it, its units and its amount. The rating is
+-- computed here once; int_rating_requests_rated adds up the tiers of each request.
 with
 
 requests as (

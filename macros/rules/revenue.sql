@@ -1,5 +1,5 @@
 {#-
-    Revenue recognition (SPEC 3.10), each rule written once. Doc blocks in macros/revenue_rules.md
+    Revenue recognition (SPEC 3.10), each rule written once. Doc blocks in macros/rules/revenue_rules.md
     state every rule in words for auditors. Money is spread in whole minor units of the currency
     (cents; yen; fils), with integer arithmetic only, so that every spread adds up exactly.
 -#}
@@ -14,12 +14,14 @@
     cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1, month_start)) }} as date)
 {%- endmacro %}
 
-{#- Minor units per major unit: 1 for JPY and KRW, 1000 for BHD, KWD and OMR, else 100. -#}
-{% macro minor_units_per_major(currency) -%}
-    case {{ currency_minor_unit(currency) }}
+{#- Minor units per major unit, 10 ^ minor_unit (the currency's minor unit from the `currencies`
+    seed, as round_money takes it): 1 for JPY, 100 for USD, 1000 for KWD. -#}
+{% macro minor_units_per_major(minor_unit) -%}
+    case {{ minor_unit }}
         when 0 then 1
+        when 2 then 100
         when 3 then 1000
-        else 100
+        when 4 then 10000
     end
 {%- endmacro %}
 
@@ -33,19 +35,20 @@
 {%- endmacro %}
 
 {#- An amount as a whole number of minor units, after the one rounding of money (round_money). -#}
-{% macro to_minor_units(amount, currency) -%}
-    {{ return(adapter.dispatch('to_minor_units', 'usage_billing')(amount, currency)) }}
+{% macro to_minor_units(amount, minor_unit) -%}
+    {{ return(adapter.dispatch('to_minor_units', 'usage_billing')(amount, minor_unit)) }}
 {%- endmacro %}
-{% macro default__to_minor_units(amount, currency) -%}
-    cast({{ round_money(amount, currency) }} * {{ minor_units_per_major(currency) }} as hugeint)
+{% macro default__to_minor_units(amount, minor_unit) -%}
+    cast({{ round_money(amount, minor_unit) }} * {{ minor_units_per_major(minor_unit) }} as hugeint)
 {%- endmacro %}
 
 {#- A whole number of minor units back to an exact decimal(38, 9) amount of the currency. -#}
-{% macro from_minor_units(units, currency) -%}
-    case {{ currency_minor_unit(currency) }}
+{% macro from_minor_units(units, minor_unit) -%}
+    case {{ minor_unit }}
         when 0 then cast(cast({{ units }} as decimal(38, 0)) as decimal(38, 9))
+        when 2 then cast(cast({{ units }} as decimal(38, 0)) * cast(0.01 as decimal(3, 2)) as decimal(38, 9))
         when 3 then cast(cast({{ units }} as decimal(38, 0)) * cast(0.001 as decimal(4, 3)) as decimal(38, 9))
-        else cast(cast({{ units }} as decimal(38, 0)) * cast(0.01 as decimal(3, 2)) as decimal(38, 9))
+        when 4 then cast(cast({{ units }} as decimal(38, 0)) * cast(0.0001 as decimal(5, 4)) as decimal(38, 9))
     end
 {%- endmacro %}
 

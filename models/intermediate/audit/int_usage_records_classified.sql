@@ -10,41 +10,15 @@
 -- and the Usage Record it counts in. Every raw record read appears exactly once.
 -- Incremental by event: a run re-classifies the records of events deduplicated or assigned since
 -- the last run and of events in segments whose outcome changed (late usage, External IDs), and
--- adds the unreadable records of files not read before.
-{%- set classified_with = kept_beside('segment_outcomes') if is_incremental() else none %}
-{#- every record is classified again when there is no record of the outcomes the last run
-    classified with -#}
-{%- set classify_all = classified_with is none %}
+-- adds the unreadable records of files not read before: the filters of the macro
+-- incremental_records_to_classify (macros/incremental/incremental_events.sql), each `true` on a
+-- full build.
+{%- set to_classify = incremental_records_to_classify() %}
 with
 
 segment_outcomes as (
     select * from {{ ref('int_usage_segment_outcomes') }}
 ),
-
-{% if is_incremental() and not classify_all %}
-    -- the events to classify again
-    changed_events as (
-        -- deduplicated since the last run
-        select deduplicated.event_key
-        from {{ ref('int_usage_events_deduplicated') }} as deduplicated
-        where {{ written_since_last_seen('deduplicated', 'decided_by_invocation_id') }}
-        union
-        -- assigned since the last run
-        select newly_assigned.event_key
-        from {{ ref('int_usage_events_assigned') }} as newly_assigned
-        where {{ written_since_last_seen('newly_assigned', 'assigned_by_invocation_id') }}
-        union
-        -- in a segment whose outcome is not the one the last run classified with, either way round
-        select built.event_key
-        from {{ this }} as built
-        where built.period_segment_id in (
-                select changed.period_segment_id
-                from (
-                    {{ changed_since_kept('segment_outcomes', classified_with, 'period_segment_id, segment_outcome') | indent(20) }}
-                ) as changed
-            )
-    ),
-{% endif %}
 
 -- three disjoint sets make up every raw record: unreadable ones, duplicate deliveries, and the
 -- versions that were mapped and assigned (current or superseded)
@@ -52,20 +26,15 @@ invalid_records as (
     select unioned.* from {{ ref('int_usage_records_unioned') }} as unioned
     where
         unioned.invalid_reason is not null
-    {% if is_incremental() and not classify_all %}
-            -- invalid records are classified once, in the run that reads their file
-            and not {{ in_file_read_before('unioned') }}
-    {% endif %}
+        -- classified once, in the run that reads their file
+        and {{ to_classify.invalid_records }}
 ),
 
 duplicate_records as (
     select * from {{ ref('int_usage_events_deduplicated') }}
     where
         dedup_status = 'duplicate'
-    {% if is_incremental() and not classify_all %}
-            -- the events to classify again
-            and event_key in (select changed_events.event_key from changed_events)
-    {% endif %}
+        and {{ to_classify.events }}
 ),
 
 -- conflicting copies per event: duplicate deliveries whose content differs from the first copy
@@ -81,9 +50,7 @@ event_conflicts as (
 
 assigned as (
     select * from {{ ref('int_usage_events_assigned') }}
-    {% if is_incremental() and not classify_all %}
-        where event_key in (select changed_events.event_key from changed_events)
-    {% endif %}
+    where {{ to_classify.events }}
 ),
 
 all_records as (

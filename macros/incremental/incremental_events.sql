@@ -149,3 +149,121 @@
     billing_account_id, metric, usage_local_date, period_segment_id, subscription_line_id,
     billing_period_start, is_billed, billed_at
 {%- endmacro %}
+
+{#- The incremental filter of int_usage_events_deduplicated, on the union's records (`records`,
+    their alias): on an incremental run, only the records of the events (source system × event key)
+    that have a valid record in a raw file the model has not read before, so that each such event
+    is decided again over all its records; `true` on a full build. -#}
+{% macro incremental_events_with_new_records(records) -%}
+    {%- if not is_incremental() -%}
+        {{ return('true') }}
+    {%- endif -%}
+    exists (
+        select 1
+        from (
+            select distinct
+                new_records.source_system,
+                new_records.source_event_key
+            from {{ ref('int_usage_records_unioned') }} as new_records
+            where
+                new_records.invalid_reason is null
+                and not {{ in_file_read_before('new_records') }}
+        ) as new_events
+        where
+            new_events.source_system = {{ records }}.source_system
+            and new_events.source_event_key = {{ records }}.source_event_key
+    )
+{%- endmacro %}
+
+{#- The incremental filter of int_usage_events_assigned, on the mapped events (`events`, their
+    alias): on an incremental run, the events deduplicated since the last run and the events on a
+    day whose holder (int_account_metric_days_held) is not the one the last run assigned with,
+    either way round (the holders it assigned with are kept beside the table). Every event when
+    there is no record of what the last run assigned with, or when the contract book's mappings
+    changed since (both read before the model runs, so that the events to assign are one filter);
+    `true` on a full build. -#}
+{% macro incremental_events_to_assign(events) -%}
+    {#- what an incremental run reads, declared on every run (dbt learns a model's inputs from a
+        build that is not incremental) -#}
+    {%- set deduplicated = ref('int_usage_events_deduplicated') -%}
+    {%- set holders = ref('int_account_metric_days_held') -%}
+    {%- set current_mapping_fingerprint = mapping_fingerprint() -%}
+    {%- if not is_incremental() -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set assigned_with = kept_beside('holders') -%}
+    {%- if assigned_with is none or built_with_other_mapping_fingerprint() -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {{ events }}.event_key in (
+        -- deduplicated since the last assignment
+        select newly_decided.event_key
+        from {{ deduplicated }} as newly_decided
+        where {{ written_since_last_seen('newly_decided', 'decided_by_invocation_id') }}
+        union
+        -- on a day whose holder changed
+        select built.event_key
+        from {{ this }} as built
+        inner join (
+            select distinct
+                billing_account_id,
+                metric,
+                usage_local_date
+            from (
+                {{ changed_since_kept(holders, assigned_with, holder_columns()) | indent(16) }}
+            ) as changed
+        ) as changed_days
+            on built.billing_account_id = changed_days.billing_account_id
+                and built.metric = changed_days.metric
+                and built.usage_local_date = changed_days.usage_local_date
+        where built.mapping_reason is null
+    )
+{%- endmacro %}
+
+{#- The incremental filters of int_usage_records_classified, one for each of its inputs, `true`
+    on a full build:
+    - `invalid_records`, on the union's invalid records (alias `unioned`): those of raw files the
+      model has not read before (an unreadable record is classified once, when its file is read);
+    - `events`, on the duplicates and on the assigned events (column `event_key`): the events
+      deduplicated or assigned since the last run, and the events of segments whose outcome is
+      not the one the last run classified with, either way round (the outcomes it classified
+      with are kept beside the table).
+    Every record is classified again when there is no record of the outcomes the last run
+    classified with. -#}
+{% macro incremental_records_to_classify() -%}
+    {%- set everything = {'invalid_records': 'true', 'events': 'true'} -%}
+    {%- if not is_incremental() -%}
+        {{ return(everything) }}
+    {%- endif -%}
+    {%- set classified_with = kept_beside('segment_outcomes') -%}
+    {%- if classified_with is none -%}
+        {{ return(everything) }}
+    {%- endif -%}
+    {%- set changed_events -%}
+        event_key in (
+            -- deduplicated since the last run
+            select deduplicated.event_key
+            from {{ ref('int_usage_events_deduplicated') }} as deduplicated
+            where {{ written_since_last_seen('deduplicated', 'decided_by_invocation_id') }}
+            union
+            -- assigned since the last run
+            select newly_assigned.event_key
+            from {{ ref('int_usage_events_assigned') }} as newly_assigned
+            where {{ written_since_last_seen('newly_assigned', 'assigned_by_invocation_id') }}
+            union
+            -- in a segment whose outcome is not the one the last run classified with
+            select built.event_key
+            from {{ this }} as built
+            where built.period_segment_id in (
+                    select changed.period_segment_id
+                    from (
+                        {{ changed_since_kept(ref('int_usage_segment_outcomes'), classified_with, 'period_segment_id, segment_outcome') | indent(24) }}
+                    ) as changed
+                )
+        )
+    {%- endset -%}
+    {{ return({
+        'invalid_records': 'not ' ~ in_file_read_before('unioned'),
+        'events': changed_events,
+    }) }}
+{%- endmacro %}
