@@ -16,12 +16,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
-from loader.core.config import CREDENTIAL_VARS, ConfigError, MartLocation, locate_mart
+from loader.core.config import ConfigError, MartLocation, locate_mart, secret_values_from_env
 from loader.core.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, run_export
 from loader.core.gates import GateRefused
 from loader.core.ledger import LedgerBusy
 from loader.core.marts import MartUnavailable
-from loader.core.netsuite import AuthenticationFailed, NetSuiteError, RetryPolicy
+from loader.core.netsuite import AccessRefused, NetSuiteError, RetryPolicy
 from loader.core.options import mart_options
 from loader.core.push import PushOptions, run_plan, run_push
 from loader.core.reconcile import run_reconcile
@@ -89,6 +89,13 @@ def scope_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def network_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--give-up-after",
+        type=click.FloatRange(min=1.0),
+        default=60.0,
+        show_default=True,
+        help="Seconds without any answer from NetSuite mid-run before the run stops.",
+    )(command)
     command = click.option(
         "--max-attempts",
         type=click.IntRange(min=1),
@@ -268,9 +275,9 @@ def _execute(report: RunReport, options: dict[str, Any], body: Body, *, render: 
         body(location, Path(state_dir).expanduser().resolve())
     except ConfigError as error:
         report.finish(ExitCode.CONFIG_ERROR, "config_error", f"configuration: {error}")
-    except AuthenticationFailed as error:
+    except AccessRefused as error:
         report.count_outcomes()
-        report.finish(ExitCode.CONFIG_ERROR, "authentication_failed", str(error))
+        report.finish(ExitCode.CONFIG_ERROR, error.status, str(error))
     except (GateRefused, LedgerBusy, MartUnavailable) as error:
         report.finish(ExitCode.GATE_REFUSED, "refused", f"refused: {error}")
     except NetSuiteError as error:
@@ -323,12 +330,15 @@ def _day(value: datetime | None) -> date | None:
 
 
 def _policy(options: dict[str, Any]) -> RetryPolicy:
-    return RetryPolicy(max_attempts=options["max_attempts"], timeout=options["timeout"])
+    return RetryPolicy(
+        max_attempts=options["max_attempts"],
+        timeout=options["timeout"],
+        outage_seconds=options["give_up_after"],
+    )
 
 
 def _secret_values() -> list[str]:
-    names = [name for name in CREDENTIAL_VARS if name != "NETSUITE_ACCOUNT_ID"]
-    return [os.environ[name].strip() for name in names if os.environ.get(name, "").strip()]
+    return secret_values_from_env(os.environ)
 
 
 def _shows_progress(as_json: bool) -> bool:

@@ -78,6 +78,11 @@ class FaultInjector:
         with self._lock:
             return {field: frozenset(ids) for field, ids in self._settings.invalid_refs.items()}
 
+    def missing_permissions(self) -> frozenset[str]:
+        """Permissions the role of the token lacks: requests needing them are answered 403."""
+        with self._lock:
+            return frozenset(self._settings.missing_permissions)
+
     def next_record_request(self) -> FaultAction:
         """Consume the schedule, then a 429 burst, then draw against the error rate."""
         with self._lock:

@@ -25,11 +25,12 @@ from loader.sandbox.models import Job, JobProgress, UsageFields, UsageRow
 from loader.sandbox.replies import StoredReply
 
 NONCE_RETENTION_SECONDS = 900
+VOIDED = "VOIDED"
 
 _SCHEMA = """
 create table if not exists usage_record (
     id integer primary key autoincrement,
-    external_id text unique,
+    external_id text unique collate nocase,
     customer_id text not null,
     usage_subscription_id text not null,
     usage_subscription_line_id text not null,
@@ -38,6 +39,7 @@ create table if not exists usage_record (
     usage_date text not null,
     usage_quantity text not null,
     memo text,
+    status text not null default 'ACTIVE',
     created_at text not null,
     last_modified_at text not null
 );
@@ -52,7 +54,8 @@ select
     item_id as item,
     usage_date as usagedate,
     cast(usage_quantity as numeric) as usagequantity,
-    memo
+    memo,
+    status
 from usage_record;
 create table if not exists async_job (
     id integer primary key autoincrement,
@@ -86,7 +89,7 @@ create index if not exists oauth_nonce_age on oauth_nonce (timestamp);
 
 _USAGE_COLUMNS = (
     "id, external_id, customer_id, usage_subscription_id, usage_subscription_line_id, "
-    "subscription_plan_id, item_id, usage_date, usage_quantity, memo"
+    "subscription_plan_id, item_id, usage_date, usage_quantity, memo, status"
 )
 _JOB_COLUMNS = (
     "id, method, external_id, body, base_url, created_at, run_at, progress, "
@@ -106,6 +109,10 @@ class JobCompletion:
 
 class DuplicateExternalIdError(Exception):
     """A create named an external id another record already holds."""
+
+
+class VoidedRecordError(Exception):
+    """An update addressed a VOIDED usage record, which cannot be edited."""
 
 
 class QueryTimeoutError(Exception):
@@ -134,6 +141,7 @@ def _usage_row(row: tuple[Any, ...]) -> UsageRow:
         usage_date=date.fromisoformat(row[7]),
         usage_quantity=Decimal(row[8]),
         memo=row[9],
+        status=row[10],
     )
 
 
@@ -197,12 +205,15 @@ class SandboxStore:
             raise ValueError("an upsert needs an external id")
         with self._transaction() as db:
             found = db.execute(
-                "select id from usage_record where external_id = ?", (fields.external_id,)
+                "select id, status from usage_record where external_id = ?",
+                (fields.external_id,),
             ).fetchone()
             if found is None:
                 internal_id = self._insert(db, fields)
                 self._complete(db, job, internal_id)
                 return internal_id, True
+            if found[1] == VOIDED:
+                raise VoidedRecordError(int(found[0]))
             assignments = [
                 "customer_id = ?",
                 "usage_subscription_id = ?",
@@ -297,6 +308,15 @@ class SandboxStore:
     def delete_usage(self, internal_id: int) -> bool:
         with self._transaction() as db:
             return db.execute("delete from usage_record where id = ?", (internal_id,)).rowcount > 0
+
+    def void_usage(self, external_id: str) -> bool:
+        """Void a record, as a NetSuite user does in the UI: it stays, is never billed."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "update usage_record set status = ?, last_modified_at = ? where external_id = ?",
+                (VOIDED, _now_text(), external_id),
+            )
+            return cursor.rowcount > 0
 
     def count_usage(self) -> int:
         with self._lock:
