@@ -139,7 +139,7 @@ class SandboxApp:
             max_clock_skew_seconds=config.max_clock_skew_seconds,
         )
         self.usage = UsageService(self.store, self.stats, self.faults.invalid_refs)
-        self.suiteql = SuiteQLService(self.store)
+        self.suiteql = SuiteQLService(self.store, self.faults)
         self.jobs = JobRunner(self.store, self.usage, self.faults)
         self.tokens = TokenIssuer(config.oauth2) if config.oauth2 is not None else None
 

@@ -39,6 +39,7 @@ SANDBOX_DEFAULTS: Mapping[str, str] = {
     ENV_TOKEN_SECRET: "sandbox-token-secret",
 }
 
+DateFormat = Literal["M/D/YYYY", "D/M/YYYY", "DD.MM.YYYY", "YYYY-MM-DD"]
 Permission = Literal["REST Web Services", "Usage", "SuiteAnalytics Workbook"]
 
 RefField = Literal[
@@ -130,6 +131,8 @@ class FaultSettings(BaseModel):
     schedule: list[str] = Field(default_factory=list)
     invalid_refs: dict[RefField, list[str]] = Field(default_factory=dict)
     missing_permissions: list[Permission] = Field(default_factory=list)
+    suiteql_max_results: int = Field(default=100_000, ge=1)
+    date_format: DateFormat = "M/D/YYYY"
     seed: int = 0
 
     @field_validator("schedule", mode="before")
@@ -155,6 +158,8 @@ class FaultUpdate(BaseModel):
     schedule: list[str] | None = None
     invalid_refs: dict[RefField, list[str]] | None = None
     missing_permissions: list[Permission] | None = None
+    suiteql_max_results: int | None = Field(default=None, ge=1)
+    date_format: DateFormat | None = None
     seed: int | None = None
 
     @field_validator("schedule", mode="before")

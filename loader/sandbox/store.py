@@ -9,6 +9,7 @@ not survive, and no request waits on an fsync. Quantities are stored as exact de
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -43,7 +44,8 @@ create table if not exists usage_record (
     created_at text not null,
     last_modified_at text not null
 );
-create view if not exists usage as
+drop view if exists usage;
+create view usage as
 select
     id,
     external_id as externalid,
@@ -52,7 +54,7 @@ select
     usage_subscription_line_id as usagesubscriptionline,
     subscription_plan_id as subscriptionplan,
     item_id as item,
-    usage_date as usagedate,
+    account_date(usage_date) as usagedate,
     cast(usage_quantity as numeric) as usagequantity,
     memo,
     status
@@ -178,6 +180,18 @@ class SandboxStore:
         if path is not None:
             self._connection.execute("pragma journal_mode = wal")
         self._connection.execute("pragma synchronous = normal")
+        self.date_format = "M/D/YYYY"
+        self._connection.create_function(
+            "account_date", 1, lambda iso: format_date(iso, self.date_format)
+        )
+        self._connection.create_function(
+            "to_char", 2, lambda value, pattern: to_char(value, pattern, self.date_format)
+        )
+        columns = {row[1] for row in self._connection.execute("pragma table_info(usage_record)")}
+        if columns and "status" not in columns:
+            self._connection.execute(
+                "alter table usage_record add column status text not null default 'ACTIVE'"
+            )
         self._connection.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -422,7 +436,12 @@ class SandboxStore:
     # SuiteQL
 
     def run_read_only(
-        self, sql: str, authorizer: Authorizer, deadline_seconds: float, max_rows: int
+        self,
+        sql: str,
+        authorizer: Authorizer,
+        deadline_seconds: float,
+        max_rows: int,
+        date_format: str = "M/D/YYYY",
     ) -> QueryResult:
         """Run one statement that the authorizer limits to reads; stop it at the deadline."""
         deadline = time.monotonic() + deadline_seconds
@@ -434,6 +453,7 @@ class SandboxStore:
             return 1 if timed_out else 0
 
         with self._lock:
+            self.date_format = date_format
             db = self._connection
             db.execute("pragma query_only = on")
             db.set_authorizer(authorizer)
@@ -460,6 +480,45 @@ class SandboxStore:
             db.execute("delete from usage_record")
             db.execute("delete from async_job")
             db.execute("delete from idempotency_key")
+
+
+_DATE_TOKENS = re.compile(r"YYYY|MM|DD|M|D")
+_FORMATS = {
+    "M/D/YYYY": "%m/%d/%Y",
+    "D/M/YYYY": "%d/%m/%Y",
+    "DD.MM.YYYY": "%d.%m.%Y",
+    "YYYY-MM-DD": "%Y-%m-%d",
+}
+
+
+def format_date(value: Any, pattern: str) -> str | None:
+    """A date (ISO text) as the pattern writes it: `M/D/YYYY` is `5/31/2026`."""
+    if value is None:
+        return None
+    day = date.fromisoformat(str(value)[:10])
+    parts = {
+        "YYYY": f"{day.year:04d}",
+        "MM": f"{day.month:02d}",
+        "DD": f"{day.day:02d}",
+        "M": str(day.month),
+        "D": str(day.day),
+    }
+    return _DATE_TOKENS.sub(lambda match: parts[match.group(0)], pattern)
+
+
+def to_char(value: Any, pattern: Any, account_format: str) -> str | None:
+    """SuiteQL's (Oracle's) `TO_CHAR` of a date shown in the account's format, or of a number."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return str(value)
+    for strptime_pattern in (_FORMATS[account_format], _FORMATS["YYYY-MM-DD"]):
+        try:
+            parsed = datetime.strptime(value, strptime_pattern).date()
+        except ValueError:
+            continue
+        return format_date(parsed.isoformat(), str(pattern).upper())
+    return value
 
 
 def read_usage_rows(path: Path) -> list[UsageRow]:

@@ -644,9 +644,45 @@ def test_suiteql_answers_lowercase_columns_as_strings_without_empty_values(
     assert item["externalid"] == "UR-Q-1"
     assert item["usagequantity"] == "12.5"
     assert item["usagesubscriptionline"] == "LINE-1"
-    assert item["usagedate"] == "2026-05-31"
+    assert item["usagedate"] == "5/31/2026"
     assert item["id"].isdigit()
     assert "memo" not in item
+
+
+def test_suiteql_shows_dates_in_the_account_format_unless_to_char_formats_them(
+    sandbox: SandboxServer, client: SignedClient
+) -> None:
+    assert put_usage(client, "UR-D-1", usageDate="2026-03-07").is_success
+    query = "SELECT usagedate, TO_CHAR(usagedate, 'YYYY-MM-DD') AS iso, status FROM usage"
+
+    [default] = client.suiteql(query).json()["items"]
+    sandbox.set_faults(date_format="DD.MM.YYYY")
+    [german] = client.suiteql(query).json()["items"]
+
+    assert (default["usagedate"], default["iso"], default["status"]) == (
+        "3/7/2026",
+        "2026-03-07",
+        "ACTIVE",
+    )
+    assert (german["usagedate"], german["iso"]) == ("07.03.2026", "2026-03-07")
+
+
+def test_suiteql_leaves_out_rows_past_the_ceiling_of_one_query(
+    sandbox: SandboxServer, client: SignedClient
+) -> None:
+    for number in range(1, 8):
+        assert put_usage(client, f"UR-CAP-{number}").is_success
+    sandbox.set_faults(suiteql_max_results=5)
+    ids = [str(row.id) for row in sandbox.records()]
+
+    first = client.suiteql("SELECT id FROM usage ORDER BY id", limit=2).json()
+    last = client.suiteql("SELECT id FROM usage ORDER BY id", limit=2, offset=4).json()
+    after = client.suiteql(f"SELECT id FROM usage WHERE id > {ids[4]} ORDER BY id").json()
+
+    assert (first["totalResults"], first["hasMore"]) == (5, True)
+    assert (last["count"], last["hasMore"]) == (1, False)
+    assert [item["id"] for item in last["items"]] == [ids[4]]
+    assert [item["id"] for item in after["items"]] == ids[5:]
 
 
 def test_suiteql_default_limit_is_1000(client: SignedClient) -> None:
