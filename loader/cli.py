@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemaini
 from rich.progress import Progress as RichProgress
 
 from loader.core.config import ConfigError, MartLocation, locate_mart, secret_values_from_env
-from loader.core.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, run_export
+from loader.core.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, MAX_RECORDS_PER_FILE, run_export
 from loader.core.gates import GateRefused
 from loader.core.ledger import LedgerBusy
 from loader.core.marts import MartUnavailable
@@ -196,7 +196,14 @@ def push(options: dict[str, Any], period: datetime | None, **_: Any) -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="The CSV file to write.",
+    help="The CSV files' base name: usage.csv writes usage-0001.csv, usage-0002.csv, ...",
+)
+@click.option(
+    "--max-records",
+    type=click.IntRange(1, MAX_RECORDS_PER_FILE),
+    default=MAX_RECORDS_PER_FILE,
+    show_default=True,
+    help="Records per file at most (the CSV Import Assistant takes 25,000 in one job).",
 )
 @click.option(
     "--date-format",
@@ -219,6 +226,7 @@ def export_csv(options: dict[str, Any], period: datetime | None, **_: Any) -> No
             date_format=options["date_format"],
             period=_day(period),
             include_open_periods=options["include_open_periods"],
+            max_records=options["max_records"],
         )
 
     report = RunReport(command="export-csv", options=options)

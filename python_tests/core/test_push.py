@@ -312,7 +312,7 @@ def test_no_secret_in_any_output_log_or_report(project: DbtProject, sandbox: San
     assert [result.exit_code for result in outputs] == [1, 1, 0, 1, 0, 4]
     written = [path.read_bytes() for path in project.report_dir.glob("*.json")]
     written += [path.read_bytes() for path in project.state_dir.glob("*")]
-    written.append((project.root / "out.csv").read_bytes())
+    written.append((project.root / "out-0001.csv").read_bytes())
     assert len(written) >= 7
     texts = [result.stdout + result.stderr for result in outputs]
     for secret in secrets:
