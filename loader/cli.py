@@ -19,13 +19,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 from rich.progress import Progress as RichProgress
 
-from loader.core.config import CREDENTIAL_VARS, ConfigError, MartLocation, locate_mart
+from loader.core.config import ConfigError, MartLocation, locate_mart, secret_values_from_env
 from loader.core.console import is_terminal, make_console
-from loader.core.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, run_export
+from loader.core.export import DATE_FORMATS, DEFAULT_DATE_FORMAT, MAX_RECORDS_PER_FILE, run_export
 from loader.core.gates import GateRefused
 from loader.core.ledger import LedgerBusy
 from loader.core.marts import MartUnavailable
-from loader.core.netsuite import AuthenticationFailed, NetSuiteError, RetryPolicy
+from loader.core.netsuite import AccessRefused, NetSuiteError, RetryPolicy
 from loader.core.options import mart_options
 from loader.core.plan import run_plan
 from loader.core.push import PushOptions, run_push
@@ -92,6 +92,13 @@ def scope_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def network_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--give-up-after",
+        type=click.FloatRange(min=1.0),
+        default=60.0,
+        show_default=True,
+        help="Seconds without any answer from NetSuite mid-run before the run stops.",
+    )(command)
     command = click.option(
         "--max-attempts",
         type=click.IntRange(min=1),
@@ -192,7 +199,14 @@ def push(options: dict[str, Any], period: datetime | None, **_: Any) -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="The CSV file to write.",
+    help="The CSV files' base name: usage.csv writes usage-0001.csv, usage-0002.csv, ...",
+)
+@click.option(
+    "--max-records",
+    type=click.IntRange(1, MAX_RECORDS_PER_FILE),
+    default=MAX_RECORDS_PER_FILE,
+    show_default=True,
+    help="Records per file at most (the CSV Import Assistant takes 25,000 in one job).",
 )
 @click.option(
     "--date-format",
@@ -215,6 +229,7 @@ def export_csv(options: dict[str, Any], period: datetime | None, **_: Any) -> No
             date_format=options["date_format"],
             period=_day(period),
             include_open_periods=options["include_open_periods"],
+            max_records=options["max_records"],
         )
 
     run_report = RunReport(command="export-csv", options=options)
@@ -271,9 +286,9 @@ def _execute(run_report: RunReport, options: dict[str, Any], body: Body, *, rend
         body(location, Path(state_dir).expanduser().resolve())
     except ConfigError as error:
         run_report.finish(ExitCode.CONFIG_ERROR, "config_error", f"configuration: {error}")
-    except AuthenticationFailed as error:
+    except AccessRefused as error:
         run_report.count_outcomes()
-        run_report.finish(ExitCode.CONFIG_ERROR, "authentication_failed", str(error))
+        run_report.finish(ExitCode.CONFIG_ERROR, error.status, str(error))
     except (GateRefused, LedgerBusy, MartUnavailable) as error:
         run_report.finish(ExitCode.GATE_REFUSED, "refused", f"refused: {error}")
     except NetSuiteError as error:
@@ -320,12 +335,15 @@ def _day(value: datetime | None) -> date | None:
 
 
 def _policy(options: dict[str, Any]) -> RetryPolicy:
-    return RetryPolicy(max_attempts=options["max_attempts"], timeout=options["timeout"])
+    return RetryPolicy(
+        max_attempts=options["max_attempts"],
+        timeout=options["timeout"],
+        outage_seconds=options["give_up_after"],
+    )
 
 
 def _secret_values() -> list[str]:
-    names = [name for name in CREDENTIAL_VARS if name != "NETSUITE_ACCOUNT_ID"]
-    return [os.environ[name].strip() for name in names if os.environ.get(name, "").strip()]
+    return secret_values_from_env(os.environ)
 
 
 def _shows_progress(as_json: bool) -> bool:

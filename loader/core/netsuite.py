@@ -2,8 +2,14 @@
 
 Every attempt is signed anew (OAuth 1.0 token-based authentication, HMAC-SHA256, fresh nonce and
 timestamp). 429, 5xx, timeouts and dropped connections back off with full jitter and try again:
-an upsert by External ID is idempotent, so sending it twice is harmless. A 401 stops the run at
-once; any other 4xx is that record's failure, carrying NetSuite's `o:errorDetails`.
+an upsert by External ID is idempotent, so sending it twice is harmless. Any other 4xx is that
+record's failure, carrying NetSuite's `o:errorDetails`.
+
+What no retry can mend stops the run at once, naming the URL or the permission: NetSuite
+unreachable before it ever answered (connection refused, no such host, TLS failure), a 401 before
+any request with these credentials succeeded, and any 403. A 401 after earlier successes is
+retried a few times (NetSuite answers INVALID_LOGIN spuriously under load). Connections failing
+for `outage_seconds` without a single answer stop the run too (`NetSuiteUnavailable`).
 """
 
 from __future__ import annotations
@@ -15,14 +21,13 @@ import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
-from oauthlib.oauth1 import SIGNATURE_HMAC_SHA256
-from oauthlib.oauth1 import Client as OAuthClient
 from pydantic import BaseModel, ConfigDict
 
 from loader.core.config import NetSuiteCredentials
+from loader.core.netsuite_auth import TokenEndpointBusy, TokenRefused, authenticator_for
 
 USAGE_PATH = "/services/rest/record/v1/usage"
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
@@ -41,14 +46,41 @@ class RetryPolicy(BaseModel):
     poll_interval: float = 0.2
     poll_interval_cap: float = 2.0
     job_deadline: float = 600.0
+    outage_seconds: float = 60.0
+    spurious_401_attempts: int = 3
 
 
 class NetSuiteError(Exception):
     """Base of everything the client raises."""
 
 
-class AuthenticationFailed(NetSuiteError):
-    """401: wrong or revoked credentials, or a bad signature. Never retried."""
+class AccessRefused(NetSuiteError):
+    """What stops the run as a configuration or authentication error (exit 4)."""
+
+    status = "access_refused"
+
+
+class AuthenticationFailed(AccessRefused):
+    """401 before any request with these credentials succeeded: wrong or revoked credentials,
+    or a bad signature; or a 401 that stayed after a few retries."""
+
+    status = "authentication_failed"
+
+
+class PermissionDenied(AccessRefused):
+    """403: the role lacks a permission. Never retried, never tried record by record."""
+
+    status = "permission_denied"
+
+
+class NetSuiteUnreachable(AccessRefused):
+    """No answer at all before the first one: connection refused, no such host, TLS failure."""
+
+    status = "netsuite_unreachable"
+
+
+class NetSuiteUnavailable(NetSuiteError):
+    """Connections failed for `outage_seconds` in a row in the middle of a run: the run stops."""
 
 
 class RecordRejected(NetSuiteError):
@@ -70,7 +102,7 @@ class UnexpectedAnswer(NetSuiteError):
 
 
 class Cancelled(NetSuiteError):
-    """The run stopped (another request hit a 401) before this request was sent."""
+    """The run stopped (another request hit what stops it) before this request was sent."""
 
 
 class UpsertResult(BaseModel):
@@ -98,12 +130,18 @@ class NetSuiteClient:
         self._policy = policy or RetryPolicy()
         self._sleep = sleep
         self._cancelled = threading.Event()
+        self._state = threading.Lock()
+        self._answered = False
+        self._authenticated = False
+        self._last_answer_at = time.monotonic()
+        self.suiteql_pages = 0
         self._http = httpx.Client(
             timeout=httpx.Timeout(self._policy.timeout),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             headers={"Accept": "application/json", "User-Agent": "usage-loader"},
             follow_redirects=False,
         )
+        self._auth = authenticator_for(credentials, self._http)
 
     def __enter__(self) -> NetSuiteClient:
         return self
@@ -128,7 +166,7 @@ class NetSuiteClient:
     def upsert_usage(self, external_id: str, body: bytes) -> UpsertResult:
         """`PUT usage/eid:{external_id}`; 204 + `Location` means NetSuite holds the record."""
         response, attempts = self._request(
-            "PUT", self.usage_url(external_id), body=body, headers=_JSON
+            "PUT", self.usage_url(external_id), body=body, headers=_RECORD
         )
         _raise_for_rejection(response)
         return UpsertResult(internal_id=_location_id(response), attempts=attempts)
@@ -142,7 +180,7 @@ class NetSuiteClient:
         names the earlier job, which is followed instead.
         """
         headers = {
-            **_JSON,
+            **_RECORD,
             "Prefer": "respond-async",
             "X-NetSuite-Idempotency-Key": idempotency_key,
         }
@@ -176,6 +214,7 @@ class NetSuiteClient:
             response, _ = self._request(
                 "POST", url, body=body, headers={**_JSON, "Prefer": "transient"}
             )
+            self.suiteql_pages += 1
             _raise_for_rejection(response)
             page = _json(response)
             items = page.get("items") or []
@@ -188,6 +227,8 @@ class NetSuiteClient:
         return f"{self.base_url}{location}" if location.startswith("/") else location
 
     def _await_job(self, job_url: str) -> tuple[httpx.Response, int]:
+        """Poll the job (with a bounded wait) to its end, find its task in the job's task list
+        (the task id is not the job id) and read the task's result."""
         job_id = job_url.rstrip("/").rsplit("/", 1)[-1]
         deadline = time.monotonic() + self._policy.job_deadline
         interval = self._policy.poll_interval
@@ -200,10 +241,16 @@ class NetSuiteClient:
             if job.get("completed"):
                 break
             if time.monotonic() > deadline:
-                raise RetriesExhausted(f"job {job_id} did not complete in time")
+                raise RetriesExhausted(
+                    f"job {job_id} did not complete in {self._policy.job_deadline:.0f} seconds"
+                )
             self._sleep(interval)
             interval = min(interval * 2, self._policy.poll_interval_cap)
-        result, used = self._request("GET", f"{job_url.rstrip('/')}/task/{job_id}/result")
+        tasks, used = self._request("GET", f"{job_url.rstrip('/')}/task")
+        attempts += used
+        _raise_for_rejection(tasks)
+        task_url = _task_url(_json(tasks), job_id)
+        result, used = self._request("GET", f"{self._absolute(task_url).rstrip('/')}/result")
         return result, attempts + used
 
     def _request(
@@ -216,25 +263,42 @@ class NetSuiteClient:
     ) -> tuple[httpx.Response, int]:
         """One logical request: signed anew and retried until a final answer."""
         last_fault = ""
-        for attempt in range(1, self._policy.max_attempts + 1):
+        refused_401 = 0
+        attempt = 0
+        while attempt < self._policy.max_attempts:
+            attempt += 1
             if self._cancelled.is_set():
                 raise Cancelled("the run stopped before this request")
-            signed = {**(headers or {}), "Authorization": self._authorization(method, url)}
             retry_after: float | None = None
             try:
+                signed = {**(headers or {}), "Authorization": self._authorization(method, url)}
                 response = self._http.request(method, url, content=body, headers=signed)
-            except httpx.TimeoutException:
+            except TokenEndpointBusy as error:
+                self._answer_received()
+                last_fault = str(error)
+            except httpx.TimeoutException as error:
+                self._transport_failed(url, error)
                 last_fault = "timeout"
             except httpx.TransportError as error:
+                self._transport_failed(url, error)
                 last_fault = f"connection lost ({type(error).__name__})"
             else:
+                self._answer_received()
                 if response.status_code == 401:
+                    self._auth.refused()
+                    refused_401 += 1
+                    if not self._authenticated or refused_401 > self._policy.spurious_401_attempts:
+                        self._cancelled.set()
+                        raise AuthenticationFailed(self._refusal_401(method, url, response))
+                    # After successes with the same credentials: retried, not counted as attempts.
+                    attempt -= 1
+                    last_fault = "HTTP 401 INVALID_LOGIN"
+                    self._sleep(self._backoff(refused_401, None))
+                    continue
+                if response.status_code == 403:
                     self._cancelled.set()
-                    raise AuthenticationFailed(
-                        "NetSuite refused the credentials (HTTP 401 "
-                        f"{_error_code(response) or 'INVALID_LOGIN'}): check the NETSUITE_* "
-                        "token-based authentication settings and the role's permissions"
-                    )
+                    raise PermissionDenied(_refusal_403(method, url, response))
+                self._authenticated = True
                 if response.status_code not in RETRYABLE_STATUS:
                     return response, attempt
                 last_fault = f"HTTP {response.status_code} {_error_code(response)}".strip()
@@ -245,6 +309,38 @@ class NetSuiteClient:
             f"gave up after {self._policy.max_attempts} attempts (last: {last_fault})"
         )
 
+    def _answer_received(self) -> None:
+        with self._state:
+            self._answered = True
+            self._last_answer_at = time.monotonic()
+
+    def _transport_failed(self, url: str, error: httpx.TransportError) -> None:
+        """Stop the run when NetSuite never answered, or has not answered for a whole outage."""
+        with self._state:
+            answered, silent_for = self._answered, time.monotonic() - self._last_answer_at
+        if not answered and isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
+            self._cancelled.set()
+            raise NetSuiteUnreachable(
+                f"cannot reach NetSuite at {_origin(url)} ({_transport_reason(error)}): check "
+                "NETSUITE_BASE_URL or NETSUITE_ACCOUNT_ID, the network and any proxy"
+            ) from error
+        if silent_for >= self._policy.outage_seconds:
+            self._cancelled.set()
+            raise NetSuiteUnavailable(
+                f"no answer from NetSuite at {_origin(url)} for {silent_for:.0f} seconds "
+                f"(last: {_transport_reason(error)}): the run stopped; run it again once "
+                "NetSuite answers"
+            ) from error
+
+    def _refusal_401(self, method: str, url: str, response: httpx.Response) -> str:
+        code = _error_code(response) or "INVALID_LOGIN"
+        when = "kept refusing after earlier successes" if self._authenticated else "refused"
+        return (
+            f"NetSuite {when} the credentials (HTTP 401 {code}) on {method} {_path(url)} at "
+            f"{_origin(url)}: check the NETSUITE_* authentication settings, the account id "
+            "and that the integration and its token or certificate are enabled"
+        )
+
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         ceiling = min(self._policy.backoff_cap, self._policy.backoff_base * 2 ** (attempt - 1))
         delay = random.uniform(0, ceiling)
@@ -253,20 +349,50 @@ class NetSuiteClient:
         return delay
 
     def _authorization(self, method: str, url: str) -> str:
-        credentials = self._credentials
-        signer = OAuthClient(
-            credentials.consumer_key.get_secret_value(),
-            client_secret=credentials.consumer_secret.get_secret_value(),
-            resource_owner_key=credentials.token_id.get_secret_value(),
-            resource_owner_secret=credentials.token_secret.get_secret_value(),
-            signature_method=SIGNATURE_HMAC_SHA256,
-            realm=credentials.realm,
-        )
-        _, headers, _ = signer.sign(url, http_method=method)
-        return headers["Authorization"]
+        try:
+            return self._auth.authorization(method, url)
+        except TokenRefused as error:
+            self._cancelled.set()
+            raise AuthenticationFailed(str(error)) from None
 
 
 _JSON = {"Content-Type": "application/json"}
+# A field name NetSuite does not know is an error, never silently dropped.
+_RECORD = {**_JSON, "X-NetSuite-PropertyNameValidation": "Error"}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def _transport_reason(error: Exception) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _refusal_403(method: str, url: str, response: httpx.Response) -> str:
+    details = "; ".join(_error_details(response))
+    code = _error_code(response) or "INSUFFICIENT_PERMISSION"
+    return (
+        f"NetSuite refused the role's permission (HTTP 403 {code}) on {method} {_path(url)} at "
+        f"{_origin(url)}: {details}. Give the integration's role that permission and run again"
+    )
+
+
+def _task_url(tasks: dict[str, Any], job_id: str) -> str:
+    """The one task of an upsert job, from the job's task list."""
+    items = tasks.get("items") or []
+    if len(items) != 1 or not isinstance(items[0], dict):
+        raise UnexpectedAnswer(f"job {job_id} lists {len(items)} tasks; an upsert has one")
+    for link in items[0].get("links") or []:
+        if isinstance(link, dict) and link.get("rel") == "self" and link.get("href"):
+            return str(link["href"])
+    raise UnexpectedAnswer(f"the task of job {job_id} has no self link")
 
 
 def _raise_for_rejection(response: httpx.Response) -> None:

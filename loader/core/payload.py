@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import uuid
 from decimal import Decimal
 from typing import Annotated
 
@@ -17,7 +16,6 @@ from loader.core.marts import UsageRecord
 
 EXTERNAL_ID_PATTERN = re.compile(r"^UR-[A-Za-z0-9_-]+-\d{8}(-ADJ-\d{8})?$")
 EXTERNAL_ID_MAX_LENGTH = 255
-IDEMPOTENCY_NAMESPACE = uuid.UUID("5d0f3a52-8c1e-4a8e-9a49-2f7b1e0c6a31")
 
 
 class Ref(BaseModel):
@@ -54,10 +52,6 @@ class UsagePayload(BaseModel):
 
     def content_hash(self) -> str:
         return hashlib.sha256(self.to_json()).hexdigest()
-
-    def idempotency_key(self) -> str:
-        """A UUID derived from the External ID and the payload: the same request, the same key."""
-        return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{self.externalId}:{self.content_hash()}"))
 
 
 def decimal_text(value: Decimal) -> str:

@@ -16,17 +16,22 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from loader.core.config import MartLocation, credentials_from_env
-from loader.core.ledger import Ledger, LedgerEntry, read_entries
+from loader.core.ledger import Ledger, LedgerEntry, LedgerScope, read_entries
 from loader.core.netsuite import (
-    AuthenticationFailed,
+    AccessRefused,
     Cancelled,
     NetSuiteClient,
     NetSuiteError,
+    NetSuiteUnavailable,
     RecordRejected,
     RetryPolicy,
 )
-from loader.core.plan import SENDING, Action, PlannedRecord, plan_outcome, plan_run
+from loader.core.plan import SENDING, Action, Plan, PlannedRecord, plan_outcome, plan_run
 from loader.core.run_report import ExitCode, RecordOutcome, RunReport
+from loader.core.verify import VOIDED, verify_held
+
+NOT_ATTEMPTED = "not_attempted"
+NOT_IN_NETSUITE = "ledger_entry_not_in_netsuite"
 
 
 class PushOptions(BaseModel):
@@ -76,11 +81,12 @@ def run_push(
     progress = progress or SilentProgress()
     credentials = credentials_from_env(env)
     run_report.netsuite_base_url = credentials.base_url
+    scope = LedgerScope.of(credentials.account_id, credentials.base_url)
     if options.dry_run:
         plan = plan_run(
             location,
             run_report,
-            lambda: read_entries(state_dir),
+            lambda: read_entries(state_dir, scope),
             period=options.period,
             include_open_periods=options.include_open_periods,
         )
@@ -95,7 +101,7 @@ def run_push(
         locked: list[Ledger] = []
 
         def lock_ledger() -> dict[str, LedgerEntry]:
-            locked.append(held.enter_context(Ledger(state_dir)))
+            locked.append(held.enter_context(Ledger(state_dir, scope)))
             return locked[0].entries()
 
         plan = plan_run(
@@ -106,30 +112,82 @@ def run_push(
             include_open_periods=options.include_open_periods,
         )
         ledger = locked[0]
+        client = held.enter_context(
+            NetSuiteClient(credentials, concurrency=options.concurrency, policy=options.policy)
+        )
+        verifying_at = time.perf_counter()
+        plan, voided = _verify_against_netsuite(client, plan, run_report)
+        run_report.timings["verify_seconds"] = time.perf_counter() - verifying_at
         outcomes = {
             item.external_id: plan_outcome(item)
             for item in plan.records
             if item.action not in SENDING
         }
-        to_send = plan.to_send()
+        outcomes.update(voided)
+        to_send = [item for item in plan.to_send() if item.external_id not in voided]
         sending_at = time.perf_counter()
         sent: dict[str, RecordOutcome] = {}
-        auth_error: AuthenticationFailed | None = None
+        stop: NetSuiteError | None = None
         if to_send:
-            with NetSuiteClient(
-                credentials, concurrency=options.concurrency, policy=options.policy
-            ) as client:
-                progress.start(len(to_send))
-                try:
-                    sent, auth_error = _send_all(client, ledger, to_send, options, progress)
-                finally:
-                    progress.stop()
+            progress.start(len(to_send))
+            try:
+                sent, stop = _send_all(client, ledger, to_send, options, progress)
+            finally:
+                progress.stop()
         run_report.timings["send_seconds"] = time.perf_counter() - sending_at
     outcomes.update(sent)
     run_report.records = [outcomes[item.external_id] for item in plan.records]
-    if auth_error is not None:
-        raise auth_error
+    if isinstance(stop, AccessRefused):
+        raise stop
+    if stop is not None:
+        run_report.count_outcomes()
+        not_attempted = run_report.counts.get(NOT_ATTEMPTED, 0)
+        run_report.details["stopped"] = str(stop)
+        run_report.finish(
+            ExitCode.RECORDS_FAILED,
+            "netsuite_unavailable",
+            f"{stop}; {not_attempted} record(s) not attempted. " + _push_message(run_report),
+        )
+        return
     _finish(run_report)
+
+
+def _verify_against_netsuite(
+    client: NetSuiteClient, plan: Plan, run_report: RunReport
+) -> tuple[Plan, dict[str, RecordOutcome]]:
+    """Ask NetSuite about every record the ledger says it holds (unchanged or to update).
+
+    Those it does not hold are sent again (created); those it holds as VOIDED are reported and
+    not sent. Records to create are not asked about: NetSuite's upsert matches them anyway."""
+    trusted = [item for item in plan.records if item.action in (Action.UNCHANGED, Action.UPDATE)]
+    if not trusted:
+        run_report.details["verification"] = {"asked": 0, "reads": 0, "not_in_netsuite": 0}
+        return plan, {}
+    verification = verify_held(client, [item.external_id for item in trusted])
+    voided: dict[str, RecordOutcome] = {}
+    resend: dict[str, PlannedRecord] = {}
+    for item in trusted:
+        held = verification.find(item.external_id)
+        if held is None:
+            resend[item.external_id] = item.model_copy(
+                update={"action": Action.CREATE, "reasons": (*item.reasons, NOT_IN_NETSUITE)}
+            )
+        elif held.status == VOIDED:
+            outcome = plan_outcome(item, "voided")
+            outcome.internal_id = held.internal_id
+            outcome.error = (
+                f"NetSuite holds this record as VOIDED (internal id {held.internal_id}): it is "
+                "never billed and cannot be edited; not sent"
+            )
+            voided[item.external_id] = outcome
+    run_report.details["verification"] = {
+        "asked": verification.asked,
+        "reads": verification.reads,
+        "not_in_netsuite": len(resend),
+        "voided": len(voided),
+    }
+    records = tuple(resend.get(item.external_id, item) for item in plan.records)
+    return plan.model_copy(update={"records": records}), voided
 
 
 def _send_all(
@@ -138,14 +196,16 @@ def _send_all(
     items: list[PlannedRecord],
     options: PushOptions,
     progress: Progress,
-) -> tuple[dict[str, RecordOutcome], AuthenticationFailed | None]:
+) -> tuple[dict[str, RecordOutcome], NetSuiteError | None]:
     """Send every record with `concurrency` workers; each worker has one request in flight.
 
     The first record goes alone, so that wrong credentials cost one request, not `concurrency`.
-    Each worker takes the next record itself as soon as its request is answered.
+    Each worker takes the next record itself as soon as its request is answered. What stops the
+    run (401, 403, NetSuite unreachable or silent for a whole outage) is returned; the records
+    not tried are `not_attempted`.
     """
     outcomes: dict[str, RecordOutcome] = {}
-    auth_error: AuthenticationFailed | None = None
+    stop: NetSuiteError | None = None
     queue = iter(items)
     guard = threading.Lock()
     stopped = threading.Event()
@@ -155,14 +215,15 @@ def _send_all(
             return None if stopped.is_set() else next(queue, None)
 
     def send(item: PlannedRecord) -> None:
-        nonlocal auth_error
+        nonlocal stop
         try:
             outcome = _send_one(client, ledger, item, options.use_async)
-        except AuthenticationFailed as error:
+        except (AccessRefused, NetSuiteUnavailable) as error:
             stopped.set()
-            outcome = _not_sent(item)
+            outcome = plan_outcome(item, "failed")
+            outcome.error = str(error)
             with guard:
-                auth_error = auth_error or error
+                stop = stop or error
         with guard:
             outcomes[item.external_id] = outcome
             progress.advance(outcome)
@@ -183,15 +244,20 @@ def _send_all(
             workers = [pool.submit(work) for _ in range(options.concurrency)]
             for worker in workers:
                 worker.result()
+    reason = f"stopped: {stop}" if stop is not None else "stopped"
     for item in queue:
-        outcomes[item.external_id] = _not_sent(item)
+        outcomes[item.external_id] = _not_attempted(item, reason)
+    for item in items:
+        outcome = outcomes.get(item.external_id)
+        if outcome is not None and outcome.outcome == NOT_ATTEMPTED:
+            outcome.error = reason
     ledger.flush()
-    return outcomes, auth_error
+    return outcomes, stop
 
 
-def _not_sent(item: PlannedRecord) -> RecordOutcome:
-    outcome = plan_outcome(item, "not_sent")
-    outcome.error = "stopped: NetSuite refused the credentials"
+def _not_attempted(item: PlannedRecord, reason: str) -> RecordOutcome:
+    outcome = plan_outcome(item, NOT_ATTEMPTED)
+    outcome.error = reason
     return outcome
 
 
@@ -203,20 +269,23 @@ def _send_one(
         raise ValueError(f"{item.external_id} has no payload to send")
     started = time.perf_counter()
     outcome = plan_outcome(item)
-    ledger.mark_in_flight(item.external_id, payload_hash, item.billing_period_start)
+    key = ledger.mark_in_flight(item.external_id, payload_hash, item.billing_period_start)
     body = payload.to_json()
     try:
         if use_async:
-            result = client.upsert_usage_async(item.external_id, body, payload.idempotency_key())
+            result = client.upsert_usage_async(item.external_id, body, key)
         else:
             result = client.upsert_usage(item.external_id, body)
     except RecordRejected as error:
         ledger.mark_failed(item.external_id, str(error), rejected=True)
         outcome.outcome, outcome.error = "failed", str(error)
     except Cancelled:
-        outcome.outcome = "not_sent"
-        outcome.error = "stopped: NetSuite refused the credentials"
-    except AuthenticationFailed:
+        outcome.outcome = NOT_ATTEMPTED
+    except AccessRefused as error:
+        ledger.mark_failed(item.external_id, str(error), rejected=False)
+        raise
+    except NetSuiteUnavailable as error:
+        ledger.mark_failed(item.external_id, str(error), rejected=False)
         raise
     except NetSuiteError as error:
         ledger.mark_failed(item.external_id, str(error), rejected=False)
@@ -247,6 +316,15 @@ def _push_message(run_report: RunReport) -> str:
     counts = run_report.counts
     parts = [
         f"{counts.get(name, 0)} {name}"
-        for name in ("created", "updated", "unchanged", "held", "failed", "invalid")
+        for name in (
+            "created",
+            "updated",
+            "unchanged",
+            "held",
+            "voided",
+            "failed",
+            "invalid",
+            NOT_ATTEMPTED,
+        )
     ]
     return ", ".join(parts)

@@ -1,5 +1,12 @@
-"""The `reconcile` command's work (called by `loader/cli.py`): compares the Usage Records NetSuite
-holds (read page by page with SuiteQL) with the mart."""
+"""Compares the Usage Records NetSuite holds (read page by page with SuiteQL) with the mart.
+
+NetSuite's records are read in keyset pages: one query `WHERE id > last ORDER BY id` after
+another, each read in pages of 1000, until a query returns nothing, so NetSuite's ceiling of
+100,000 rows for one query (beyond which it leaves rows out without a word) is never reached
+unnoticed. Dates are read as text (`TO_CHAR(usagedate, 'YYYY-MM-DD')`): the account's date format
+is never guessed. Quantities are compared as decimals. Held and invalid records are listed as
+information, not as differences: the run exits 0 when NetSuite holds exactly the sendable records.
+"""
 
 from __future__ import annotations
 
@@ -26,16 +33,43 @@ from loader.core.netsuite import NetSuiteClient, RetryPolicy, UnexpectedAnswer
 from loader.core.payload import decimal_text, record_problems
 from loader.core.run_report import ExitCode, RunReport
 
-USAGE_QUERY = (
-    "SELECT id, externalid, customer, usagesubscription, usagesubscriptionline, "
-    "subscriptionplan, item, usagedate, usagequantity, memo FROM usage ORDER BY id"
-)
+VOIDED = "VOIDED"
+
+
+def usage_query(after_id: int) -> str:
+    """One keyset page of NetSuite's usage records: those after internal id `after_id`."""
+    return (
+        "SELECT id, externalid, usagesubscriptionline, "
+        "TO_CHAR(usagedate, 'YYYY-MM-DD') AS usagedate, usagequantity, status "
+        f"FROM usage WHERE id > {int(after_id)} ORDER BY id"
+    )
+
+
+def read_netsuite_usage(
+    client: NetSuiteClient, *, page_size: int = 1000
+) -> tuple[list[NetSuiteUsage], int]:
+    """Every usage record NetSuite holds, and the number of queries it took."""
+    rows: list[NetSuiteUsage] = []
+    last, queries = 0, 0
+    while True:
+        batch = [
+            parse_usage_row(row) for row in client.suiteql(usage_query(last), page_size=page_size)
+        ]
+        queries += 1
+        if not batch:
+            return rows, queries
+        rows.extend(batch)
+        ids = [int(row.id) for row in batch if row.id.isdigit()]
+        if len(ids) != len(batch) or max(ids) <= last:
+            raise UnexpectedAnswer("SuiteQL answered usage ids that are not increasing numbers")
+        last = max(ids)
 
 
 class Kind(StrEnum):
     MISSING = "missing"
     EXTRA = "extra"
     QUANTITY_DIFFERS = "quantity_differs"
+    VOIDED = "voided"
     DUPLICATE_EXTERNAL_ID = "duplicate_external_id"
     DUPLICATE_LINE_DATE = "duplicate_line_date"
     PENDING_AFTER_PERIOD_END = "pending_after_period_end"
@@ -51,6 +85,11 @@ class NetSuiteUsage(BaseModel):
     usagesubscriptionline: str | None = None
     usagedate: date | None = None
     usagequantity: Decimal | None = None
+    status: str | None = None
+
+    @property
+    def is_voided(self) -> bool:
+        return (self.status or "").upper() == VOIDED
 
 
 class Finding(BaseModel):
@@ -69,7 +108,7 @@ class Finding(BaseModel):
 
 
 def parse_usage_row(row: Mapping[str, Any]) -> NetSuiteUsage:
-    """SuiteQL answers with strings (dates in the account's format) or numbers."""
+    """SuiteQL answers with strings; the date as `TO_CHAR(usagedate, 'YYYY-MM-DD')` wrote it."""
     lowered = {str(key).lower(): value for key, value in row.items()}
     return NetSuiteUsage(
         id=str(lowered.get("id")),
@@ -77,7 +116,55 @@ def parse_usage_row(row: Mapping[str, Any]) -> NetSuiteUsage:
         usagesubscriptionline=_reference(lowered.get("usagesubscriptionline")),
         usagedate=_date(lowered.get("usagedate")),
         usagequantity=_decimal(lowered.get("usagequantity")),
+        status=_text(lowered.get("status")),
     )
+
+
+class HeldRecord(BaseModel):
+    """A record of the mart that is not sendable (held or invalid): information, not a
+    difference."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    state: str
+    reasons: list[str]
+    in_netsuite: bool
+    period_ended: bool
+
+
+def not_sendable(
+    mart: Sequence[UsageRecord],
+    netsuite: Sequence[NetSuiteUsage],
+    *,
+    as_of: date,
+    include_open_periods: bool = False,
+    period: date | None = None,
+) -> list[HeldRecord]:
+    """The records of the mart that are held or invalid, and whether NetSuite holds them."""
+    held_ids = {row.externalid.upper() for row in netsuite if row.externalid}
+    listed = []
+    for record in mart:
+        if period is not None and record.billing_period_start != period:
+            continue
+        problems = record_problems(record)
+        reasons = [
+            str(reason)
+            for reason in hold_reasons(record, include_open_periods=include_open_periods)
+        ]
+        if not problems and not reasons:
+            continue
+        ended = record.billing_period_end is not None and record.billing_period_end < as_of
+        listed.append(
+            HeldRecord(
+                external_id=record.external_id,
+                state="invalid" if problems else "held",
+                reasons=problems or reasons,
+                in_netsuite=record.external_id.upper() in held_ids,
+                period_ended=ended,
+            )
+        )
+    return listed
 
 
 def compare(
@@ -89,21 +176,39 @@ def compare(
     period: date | None = None,
 ) -> list[Finding]:
     """Every difference, by kind: what an auditor checks before an invoice run."""
-    all_ids = {record.external_id for record in mart}
+    all_ids = {record.external_id.upper() for record in mart}
     scope = [record for record in mart if period is None or record.billing_period_start == period]
     rows = _rows_in_scope(netsuite, scope, period)
     by_external_id: dict[str, list[NetSuiteUsage]] = defaultdict(list)
     for row in rows:
         if row.externalid:
-            by_external_id[row.externalid].append(row)
+            by_external_id[row.externalid.upper()].append(row)
     findings: list[Finding] = []
     for record in scope:
         held = hold_reasons(record, include_open_periods=include_open_periods)
         problems = record_problems(record)
-        found = by_external_id.get(record.external_id, [])
+        if held or problems:
+            continue
+        found = by_external_id.get(record.external_id.upper(), [])
         quantity = None if record.quantity is None else decimal_text(record.quantity)
-        if not found:
-            if not held and not problems:
+        live = [row for row in found if not row.is_voided]
+        for row in found:
+            if row.is_voided:
+                findings.append(
+                    Finding(
+                        kind=Kind.VOIDED,
+                        external_id=record.external_id,
+                        internal_ids=[row.id],
+                        subscription_line_id=record.subscription_line_id,
+                        usage_date=record.usage_date,
+                        mart_quantity=quantity,
+                        netsuite_quantity=_quantity(row.usagequantity),
+                        detail="NetSuite holds this record as VOIDED: it is never billed and "
+                        "cannot be edited",
+                    )
+                )
+        if not live:
+            if not found:
                 findings.append(
                     Finding(
                         kind=Kind.MISSING,
@@ -116,8 +221,6 @@ def compare(
                 )
             ended = record.billing_period_end is not None and record.billing_period_end < as_of
             if ended:
-                state = "invalid: " + "; ".join(problems) if problems else None
-                state = state or ("held: " + ", ".join(held) if held else "sendable")
                 findings.append(
                     Finding(
                         kind=Kind.PENDING_AFTER_PERIOD_END,
@@ -125,12 +228,12 @@ def compare(
                         subscription_line_id=record.subscription_line_id,
                         usage_date=record.usage_date,
                         mart_quantity=quantity,
-                        detail=f"period ended {record.billing_period_end}, not in NetSuite "
-                        f"({state})",
+                        detail=f"period ended {record.billing_period_end}, not billable in "
+                        "NetSuite (sendable)",
                     )
                 )
             continue
-        for row in found:
+        for row in live:
             if record.quantity is None or row.usagequantity != record.quantity:
                 findings.append(
                     Finding(
@@ -145,8 +248,27 @@ def compare(
                         f"the mart {quantity}",
                     )
                 )
+    sendable_ids = {
+        record.external_id.upper()
+        for record in mart
+        if not record_problems(record)
+        and not hold_reasons(record, include_open_periods=include_open_periods)
+    }
     for row in rows:
-        if not row.externalid or row.externalid not in all_ids:
+        if row.externalid and row.externalid.upper() in all_ids - sendable_ids:
+            findings.append(
+                Finding(
+                    kind=Kind.EXTRA,
+                    external_id=row.externalid,
+                    internal_ids=[row.id],
+                    subscription_line_id=row.usagesubscriptionline,
+                    usage_date=row.usagedate,
+                    netsuite_quantity=_quantity(row.usagequantity),
+                    detail="in NetSuite, but held or invalid in the mart",
+                )
+            )
+    for row in rows:
+        if not row.externalid or row.externalid.upper() not in all_ids:
             findings.append(
                 Finding(
                     kind=Kind.EXTRA,
@@ -159,12 +281,12 @@ def compare(
                     + ("" if row.externalid else " (no External ID)"),
                 )
             )
-    for external_id, group in sorted(by_external_id.items()):
+    for _, group in sorted(by_external_id.items()):
         if len(group) > 1:
             findings.append(
                 Finding(
                     kind=Kind.DUPLICATE_EXTERNAL_ID,
-                    external_id=external_id,
+                    external_id=group[0].externalid,
                     internal_ids=[row.id for row in group],
                     detail=f"{len(group)} NetSuite records share this External ID",
                 )
@@ -193,7 +315,8 @@ def run_reconcile(
     run_report.details["dbt_gate"] = _gate_state(location, snapshot.invocation_ids)
     queried = time.perf_counter()
     with NetSuiteClient(credentials, concurrency=1, policy=policy) as client:
-        rows = [parse_usage_row(row) for row in client.suiteql(USAGE_QUERY)]
+        rows, queries = read_netsuite_usage(client)
+        pages = client.suiteql_pages
     run_report.timings["suiteql_seconds"] = time.perf_counter() - queried
     findings = compare(
         snapshot.records,
@@ -206,12 +329,22 @@ def run_reconcile(
     for finding in findings:
         counts[finding.kind.value] += 1
     run_report.counts = counts
+    held = not_sendable(
+        snapshot.records,
+        rows,
+        as_of=as_of,
+        include_open_periods=include_open_periods,
+        period=period,
+    )
     run_report.details.update(
         {
             "as_of": as_of.isoformat(),
             "netsuite_records": len(rows),
             "mart_records": len(snapshot.records),
+            "suiteql_queries": queries,
+            "suiteql_pages": pages,
             "findings": [finding.model_dump(mode="json") for finding in findings],
+            "not_sendable": [record.model_dump(mode="json") for record in held],
         }
     )
     if findings:
@@ -286,15 +419,16 @@ def _reference(value: Any) -> str | None:
 
 
 def _date(value: Any) -> date | None:
+    """`YYYY-MM-DD` as `TO_CHAR` wrote it; any other form is refused, never guessed."""
     text = _text(value)
     if text is None:
         return None
-    for pattern in ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y"):
-        try:
-            return datetime.strptime(text[:10], pattern).date()
-        except ValueError:
-            continue
-    raise UnexpectedAnswer(f"unrecognized usage date {text!r} in SuiteQL answer")
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise UnexpectedAnswer(
+            f"usage date {text!r} in SuiteQL answer is not YYYY-MM-DD (read with TO_CHAR)"
+        ) from None
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -8,7 +8,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import ip_address
 
 from pydantic import ValidationError
@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from loader.sandbox.auth import AuthenticationError, OAuthVerifier
 from loader.sandbox.config import FaultUpdate, SandboxConfig
 from loader.sandbox.faults import FaultAction, FaultInjector
-from loader.sandbox.jobs import ASYNC_JOB_PATH, JobRunner, job_url
-from loader.sandbox.records import USAGE_PATH, RecordKey, UsageService
+from loader.sandbox.jobs import ASYNC_JOB_PATH, JobRunner, job_path, job_url, task_id
+from loader.sandbox.oauth2 import TOKEN_PATH, TokenIssuer
+from loader.sandbox.records import USAGE_PATH, RecordKey, UsageService, without_unknown_fields
 from loader.sandbox.replies import (
     Drop,
     ErrorDetail,
@@ -35,6 +36,8 @@ REST_PREFIX = "/services/rest/"
 CONTROL_PREFIX = "/_sandbox/"
 WRITE_METHODS = frozenset({"PUT", "POST", "DELETE", "PATCH"})
 IDEMPOTENCY_HEADER = "x-netsuite-idempotency-key"
+PROPERTY_NAME_VALIDATION_HEADER = "x-netsuite-propertynamevalidation"
+PROPERTY_NAME_VALIDATION = {"error": "Error", "warning": "Warning", "ignore": "Ignore"}
 
 _FAULT_CODES = {
     401: "INVALID_LOGIN",
@@ -80,6 +83,22 @@ class IncomingRequest:
         return token in (preference.split(";")[0].strip() for preference in preferences)
 
 
+def _property_name_validation(request: IncomingRequest) -> str:
+    """`Error`, `Warning` (NetSuite's default: unknown fields are left out) or `Ignore`."""
+    given = request.headers.get(PROPERTY_NAME_VALIDATION_HEADER)
+    if given is None:
+        return "Warning"
+    mode = PROPERTY_NAME_VALIDATION.get(given.strip().lower())
+    if mode is None:
+        raise NetSuiteError.of(
+            400,
+            "INVALID_HEADER",
+            "The value of X-NetSuite-PropertyNameValidation must be Error, Warning or Ignore.",
+            "X-NetSuite-PropertyNameValidation",
+        )
+    return mode
+
+
 def _method_not_allowed(method: str) -> NetSuiteError:
     return NetSuiteError.of(
         405, "INVALID_REQUEST", f"The HTTP method {method} is not allowed on this resource."
@@ -88,6 +107,15 @@ def _method_not_allowed(method: str) -> NetSuiteError:
 
 def _no_such_resource() -> NetSuiteError:
     return NetSuiteError.of(404, "INVALID_URL", "The requested resource does not exist.")
+
+
+def _permission_violation(permission: str) -> NetSuiteError:
+    return NetSuiteError.of(
+        403,
+        "INSUFFICIENT_PERMISSION",
+        f"Permission Violation: You need the '{permission}' permission to access this page. "
+        "Please contact your account administrator.",
+    )
 
 
 def _fault_reply(action: FaultAction) -> Reply:
@@ -111,8 +139,9 @@ class SandboxApp:
             max_clock_skew_seconds=config.max_clock_skew_seconds,
         )
         self.usage = UsageService(self.store, self.stats, self.faults.invalid_refs)
-        self.suiteql = SuiteQLService(self.store)
+        self.suiteql = SuiteQLService(self.store, self.faults)
         self.jobs = JobRunner(self.store, self.usage, self.faults)
+        self.tokens = TokenIssuer(config.oauth2) if config.oauth2 is not None else None
 
     def start(self) -> None:
         self.jobs.start()
@@ -126,11 +155,17 @@ class SandboxApp:
     def handle_rest(self, request: IncomingRequest) -> Outcome:
         """Authenticate, take a concurrency slot, wait the latency, then route."""
         self.stats.count_request()
+        if request.path == TOKEN_PATH:
+            return self._token_request(request)
         try:
-            self.verifier.verify(request.method, request.url, request.headers, request.body)
+            self._authenticate(request)
         except AuthenticationError as reason:
             log.warning("401 INVALID_LOGIN for %s %s: %s", request.method, request.path, reason)
             return NetSuiteError.of(401, "INVALID_LOGIN", _INVALID_LOGIN).reply()
+        missing = self._missing_permission(request.path)
+        if missing is not None:
+            log.warning("403 INSUFFICIENT_PERMISSION for %s %s", request.method, request.path)
+            return _permission_violation(missing).reply()
         if not self.stats.try_enter(self.faults.concurrency_limit()):
             return _fault_reply(FaultAction("status", status=429))
         try:
@@ -142,6 +177,36 @@ class SandboxApp:
             return error.reply()
         finally:
             self.stats.leave()
+
+    def _authenticate(self, request: IncomingRequest) -> None:
+        """A Bearer access token of the client credentials flow, else OAuth 1.0 (TBA)."""
+        header = request.headers.get("authorization", "")
+        if header[:7].lower() == "bearer ":
+            if self.tokens is None:
+                raise AuthenticationError("OAuth 2.0 is not set up in this sandbox")
+            if not self.tokens.accepts(header[7:].strip()):
+                raise AuthenticationError("unknown or expired access token")
+            return
+        self.verifier.verify(request.method, request.url, request.headers, request.body)
+
+    def _token_request(self, request: IncomingRequest) -> Reply:
+        if request.method != "POST":
+            raise _method_not_allowed(request.method)
+        if self.tokens is None:
+            return json_reply(400, {"error": "unauthorized_client"})
+        return self.tokens.token(
+            request.body, request.headers.get("content-type", ""), request.base_url + TOKEN_PATH
+        )
+
+    def _missing_permission(self, path: str) -> str | None:
+        """The permission this request needs that the role lacks, if any."""
+        missing = self.faults.missing_permissions()
+        needed = ["REST Web Services"]
+        if path == USAGE_PATH or path.startswith(USAGE_PATH + "/"):
+            needed.append("Usage")
+        if path == SUITEQL_PATH:
+            needed.append("SuiteAnalytics Workbook")
+        return next((permission for permission in needed if permission in missing), None)
 
     def _route(self, request: IncomingRequest) -> Outcome:
         path = request.path
@@ -160,6 +225,8 @@ class SandboxApp:
     # record/v1/usage
 
     def _record_request(self, request: IncomingRequest) -> Outcome:
+        if request.method in WRITE_METHODS:
+            self.stats.count_write_request()
         action = self.faults.next_record_request()
         if action.kind == "status":
             return _fault_reply(action)
@@ -177,6 +244,8 @@ class SandboxApp:
         return reply
 
     def _record_operation(self, request: IncomingRequest) -> Reply:
+        if request.method in WRITE_METHODS and _property_name_validation(request) != "Error":
+            request = replace(request, body=without_unknown_fields(request.body))
         method = request.method
         rest = request.path[len(USAGE_PATH) :]
         if not rest or rest == "/":
@@ -224,7 +293,7 @@ class SandboxApp:
             base_url=request.base_url,
             idempotency_key=key,
         )
-        location = ("Location", job_url(request.base_url, job_id))
+        location = ("Location", job_path(job_id))
         applied = ("Preference-Applied", "respond-async")
         if not created:
             raise NetSuiteError.of(
@@ -260,8 +329,8 @@ class SandboxApp:
                     "task": {"links": [{"rel": "self", "href": f"{url}/task"}]},
                 },
             )
+        task = f"{url}/task/{task_id(job.id)}"
         if parts[1:] == ["task"]:
-            task = f"{url}/task/{job.id}"
             return json_reply(
                 200,
                 {
@@ -273,8 +342,7 @@ class SandboxApp:
                     "totalResults": 1,
                 },
             )
-        if len(parts) in (3, 4) and parts[1] == "task" and parts[2] == str(job.id):
-            task = f"{url}/task/{job.id}"
+        if len(parts) in (3, 4) and parts[1] == "task" and parts[2] == str(task_id(job.id)):
             if len(parts) == 3:
                 return json_reply(
                     200,
@@ -284,7 +352,7 @@ class SandboxApp:
                             {"rel": "self", "href": task},
                         ],
                         "completed": completed,
-                        "id": str(job.id),
+                        "id": str(task_id(job.id)),
                         "progress": job.progress,
                     },
                 )
@@ -313,6 +381,14 @@ class SandboxApp:
             except (ValueError, ValidationError) as error:
                 return json_reply(400, {"error": str(error)})
             return json_reply(200, settings.model_dump())
+        if route == ("POST", "/_sandbox/void"):
+            try:
+                external_id = str(json.loads(request.body or b"{}")["external_id"])
+            except (ValueError, KeyError, TypeError):
+                return json_reply(400, {"error": 'the body is {"external_id": "..."}'})
+            if not self.store.void_usage(external_id):
+                return json_reply(404, {"error": f"no usage record {external_id}"})
+            return json_reply(200, {"voided": external_id})
         if route == ("POST", "/_sandbox/reset"):
             self.store.reset()
             self.stats.reset()

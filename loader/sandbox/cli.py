@@ -12,7 +12,13 @@ from types import FrameType
 import click
 
 from loader.sandbox.app import SandboxApp
-from loader.sandbox.config import FaultSettings, SandboxConfig, SandboxCredentials
+from loader.sandbox.config import (
+    FaultSettings,
+    OAuth2Settings,
+    SandboxConfig,
+    SandboxCredentials,
+)
+from loader.sandbox.oauth2 import load_public_key
 from loader.sandbox.server import SandboxHTTPServer
 
 READY_PREFIX = "sandbox listening on "
@@ -84,6 +90,32 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     help="How long an asynchronous job stays pending [default: 3 x latency].",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random faults.")
+@click.option(
+    "--oauth2-public-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM public key or certificate of the OAuth 2.0 client credentials mapping; "
+    "enables the token endpoint.",
+)
+@click.option(
+    "--oauth2-client-id",
+    default=None,
+    help="Client id the JWT's iss must name [default: $NETSUITE_CLIENT_ID, else "
+    "sandbox-client-id].",
+)
+@click.option(
+    "--oauth2-certificate-id",
+    default=None,
+    help="Certificate id the JWT's kid must name [default: $NETSUITE_CERTIFICATE_ID, else "
+    "sandbox-certificate-id].",
+)
+@click.option(
+    "--oauth2-token-lifetime",
+    type=click.IntRange(min=1),
+    default=3600,
+    show_default=True,
+    help="Seconds an access token is accepted.",
+)
 def sandbox(
     host: str,
     port: int,
@@ -96,6 +128,10 @@ def sandbox(
     drop_after_commit_rate: float,
     job_delay_ms: int | None,
     seed: int,
+    oauth2_public_key: Path | None,
+    oauth2_client_id: str | None,
+    oauth2_certificate_id: str | None,
+    oauth2_token_lifetime: int,
 ) -> None:
     """Run the local NetSuite sandbox: REST usage records, async jobs and SuiteQL, with faults.
 
@@ -119,9 +155,14 @@ def sandbox(
             job_delay_ms=job_delay_ms,
             seed=seed,
         ),
+        oauth2=_oauth2_settings(
+            oauth2_public_key, oauth2_client_id, oauth2_certificate_id, oauth2_token_lifetime
+        ),
     )
     if defaulted:
         click.echo(f"sandbox: using sandbox defaults for {', '.join(defaulted)}", err=True)
+    if config.oauth2 is not None:
+        click.echo("sandbox: OAuth 2.0 client credentials token endpoint enabled", err=True)
     click.echo(f"sandbox: account {credentials.account_id}", err=True)
     app = SandboxApp(config)
     try:
@@ -140,3 +181,26 @@ def sandbox(
     finally:
         server.server_close()
         app.close()
+
+
+def _oauth2_settings(
+    public_key: Path | None, client_id: str | None, certificate_id: str | None, lifetime: int
+) -> OAuth2Settings | None:
+    if public_key is None:
+        return None
+    pem = public_key.read_text(encoding="ascii")
+    try:
+        load_public_key(pem)
+    except ValueError as error:
+        raise click.BadParameter(
+            f"{public_key} is not a PEM public key or certificate ({error})",
+            param_hint="--oauth2-public-key",
+        ) from None
+    return OAuth2Settings(
+        client_id=client_id or os.environ.get("NETSUITE_CLIENT_ID") or "sandbox-client-id",
+        certificate_id=certificate_id
+        or os.environ.get("NETSUITE_CERTIFICATE_ID")
+        or "sandbox-certificate-id",
+        public_key_pem=pem,
+        token_lifetime_seconds=lifetime,
+    )

@@ -39,6 +39,9 @@ SANDBOX_DEFAULTS: Mapping[str, str] = {
     ENV_TOKEN_SECRET: "sandbox-token-secret",
 }
 
+DateFormat = Literal["M/D/YYYY", "D/M/YYYY", "DD.MM.YYYY", "YYYY-MM-DD"]
+Permission = Literal["REST Web Services", "Usage", "SuiteAnalytics Workbook"]
+
 RefField = Literal[
     "customer", "usageSubscription", "usageSubscriptionLine", "subscriptionPlan", "item"
 ]
@@ -127,6 +130,9 @@ class FaultSettings(BaseModel):
     job_delay_ms: int | None = Field(default=None, ge=0)
     schedule: list[str] = Field(default_factory=list)
     invalid_refs: dict[RefField, list[str]] = Field(default_factory=dict)
+    missing_permissions: list[Permission] = Field(default_factory=list)
+    suiteql_max_results: int = Field(default=100_000, ge=1)
+    date_format: DateFormat = "M/D/YYYY"
     seed: int = 0
 
     @field_validator("schedule", mode="before")
@@ -151,6 +157,9 @@ class FaultUpdate(BaseModel):
     job_delay_ms: int | None = Field(default=None, ge=0)
     schedule: list[str] | None = None
     invalid_refs: dict[RefField, list[str]] | None = None
+    missing_permissions: list[Permission] | None = None
+    suiteql_max_results: int | None = Field(default=None, ge=1)
+    date_format: DateFormat | None = None
     seed: int | None = None
 
     @field_validator("schedule", mode="before")
@@ -159,6 +168,18 @@ class FaultUpdate(BaseModel):
         if isinstance(value, list):
             return [_check_schedule_step(step) for step in value]
         return value
+
+
+class OAuth2Settings(BaseModel):
+    """The OAuth 2.0 client credentials mapping the sandbox accepts: the integration's client id,
+    the certificate id and the certificate's public key (PEM), and the access tokens' lifetime."""
+
+    model_config = ConfigDict(frozen=True)
+
+    client_id: str = Field(min_length=1)
+    certificate_id: str = Field(min_length=1)
+    public_key_pem: str = Field(min_length=1)
+    token_lifetime_seconds: int = Field(default=3600, ge=1)
 
 
 class SandboxConfig(BaseModel):
@@ -172,3 +193,4 @@ class SandboxConfig(BaseModel):
     credentials: SandboxCredentials
     faults: FaultSettings = Field(default_factory=FaultSettings)
     max_clock_skew_seconds: int = Field(default=300, ge=0)
+    oauth2: OAuth2Settings | None = None

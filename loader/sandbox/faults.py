@@ -78,6 +78,20 @@ class FaultInjector:
         with self._lock:
             return {field: frozenset(ids) for field, ids in self._settings.invalid_refs.items()}
 
+    def suiteql_max_results(self) -> int:
+        with self._lock:
+            return self._settings.suiteql_max_results
+
+    def date_format(self) -> str:
+        """The account's date preference: how SuiteQL shows a date not formatted by TO_CHAR."""
+        with self._lock:
+            return self._settings.date_format
+
+    def missing_permissions(self) -> frozenset[str]:
+        """Permissions the role of the token lacks: requests needing them are answered 403."""
+        with self._lock:
+            return frozenset(self._settings.missing_permissions)
+
     def next_record_request(self) -> FaultAction:
         """Consume the schedule, then a 429 burst, then draw against the error rate."""
         with self._lock:

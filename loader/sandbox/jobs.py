@@ -17,6 +17,9 @@ from loader.sandbox.replies import ErrorDetail, StoredReply, error_reply
 from loader.sandbox.store import SandboxStore
 
 ASYNC_JOB_PATH = "/services/rest/async/v1/job"
+# A job's one task has an id of its own, as in NetSuite: a client must read it from the job's
+# task list (`job/{id}/task`), never assume it equals the job id.
+TASK_ID_OFFSET = 7_000_000
 _IDLE_POLL_SECONDS = 0.5
 
 log = logging.getLogger(__name__)
@@ -24,6 +27,15 @@ log = logging.getLogger(__name__)
 
 def job_url(base_url: str, job_id: int) -> str:
     return f"{base_url}{ASYNC_JOB_PATH}/{job_id}"
+
+
+def job_path(job_id: int) -> str:
+    """The job's `Location` as NetSuite answers it: a path relative to the host."""
+    return f"{ASYNC_JOB_PATH}/{job_id}"
+
+
+def task_id(job_id: int) -> int:
+    return job_id + TASK_ID_OFFSET
 
 
 class JobRunner:

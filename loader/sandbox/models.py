@@ -51,6 +51,7 @@ class UsageRow(BaseModel):
     usage_date: date
     usage_quantity: Decimal
     memo: str | None
+    status: str = "ACTIVE"
 
 
 class Job(BaseModel):

@@ -14,7 +14,12 @@ from loader.sandbox import jsonio
 from loader.sandbox.models import OPTIONAL_FIELDS, Job, UsageFields, UsageRow
 from loader.sandbox.replies import ErrorDetail, NetSuiteError, Reply, json_reply
 from loader.sandbox.stats import SandboxStats
-from loader.sandbox.store import DuplicateExternalIdError, JobCompletion, SandboxStore
+from loader.sandbox.store import (
+    DuplicateExternalIdError,
+    JobCompletion,
+    SandboxStore,
+    VoidedRecordError,
+)
 
 USAGE_PATH = "/services/rest/record/v1/usage"
 
@@ -85,6 +90,19 @@ def parse_document(body: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise NetSuiteError(400, [_user_error(None, "The request body must be a JSON object.")])
     return document
+
+
+def without_unknown_fields(body: bytes) -> bytes:
+    """The body with the fields a usage record does not have left out, as NetSuite treats them
+    unless `X-NetSuite-PropertyNameValidation: Error` asks for an error (a body that is not a
+    JSON object is left as it is, for validation to refuse)."""
+    try:
+        document = jsonio.loads(body) if body.strip() else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return body
+    if not isinstance(document, dict) or all(name in KNOWN_FIELDS for name in document):
+        return body
+    return jsonio.dumps_bytes({k: v for k, v in document.items() if k in KNOWN_FIELDS})
 
 
 def _ref_id(document: Mapping[str, Any], field: str, errors: list[ErrorDetail]) -> str | None:
@@ -251,7 +269,14 @@ class UsageService:
         fields = validate_usage(
             parse_document(body), url_external_id=external_id, invalid_refs=self._invalid_refs()
         )
-        internal_id, _ = self._store.upsert_usage(fields, job)
+        try:
+            internal_id, _ = self._store.upsert_usage(fields, job)
+        except VoidedRecordError as voided:
+            raise NetSuiteError.of(
+                400,
+                "USER_ERROR",
+                f"The usage record {voided.args[0]} is voided and cannot be edited.",
+            ) from None
         self._stats.count_write()
         return self._written(internal_id, base_url)
 

@@ -92,9 +92,11 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 detail="An unexpected error occurred.", error_code="UNEXPECTED_ERROR"
             )
             outcome = error_reply(500, [unexpected])
-        self._send(outcome)
         if counted:
+            # Counted before the answer leaves, so a client that reads the stats after its
+            # answer always finds it counted.
             app.stats.count_outcome("dropped" if isinstance(outcome, Drop) else str(outcome.status))
+        self._send(outcome)
 
     def _incoming(self, body: bytes) -> IncomingRequest:
         split = urlsplit(self.path)

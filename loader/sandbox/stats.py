@@ -18,6 +18,7 @@ class StatsSnapshot(BaseModel):
     in_flight: int
     records: int
     writes: int
+    write_requests: int
 
 
 class SandboxStats:
@@ -28,6 +29,7 @@ class SandboxStats:
         self._requests = 0
         self._by_status: Counter[str] = Counter()
         self._writes = 0
+        self._write_requests = 0
         self._in_flight = 0
         self._max_in_flight = 0
 
@@ -39,6 +41,11 @@ class SandboxStats:
         """`outcome` is the status code as text, or `dropped` for a connection closed unanswered."""
         with self._lock:
             self._by_status[outcome] += 1
+
+    def count_write_request(self) -> None:
+        """A request that asks to change a record (PUT, POST, PATCH, DELETE on record/v1)."""
+        with self._lock:
+            self._write_requests += 1
 
     def count_write(self) -> None:
         with self._lock:
@@ -67,6 +74,7 @@ class SandboxStats:
                 in_flight=self._in_flight,
                 records=record_count,
                 writes=self._writes,
+                write_requests=self._write_requests,
             )
 
     def reset(self) -> None:
@@ -75,4 +83,5 @@ class SandboxStats:
             self._requests = 0
             self._by_status.clear()
             self._writes = 0
+            self._write_requests = 0
             self._max_in_flight = self._in_flight

@@ -9,6 +9,7 @@ not survive, and no request waits on an fsync. Quantities are stored as exact de
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -25,11 +26,12 @@ from loader.sandbox.models import Job, JobProgress, UsageFields, UsageRow
 from loader.sandbox.replies import StoredReply
 
 NONCE_RETENTION_SECONDS = 900
+VOIDED = "VOIDED"
 
 _SCHEMA = """
 create table if not exists usage_record (
     id integer primary key autoincrement,
-    external_id text unique,
+    external_id text unique collate nocase,
     customer_id text not null,
     usage_subscription_id text not null,
     usage_subscription_line_id text not null,
@@ -38,10 +40,12 @@ create table if not exists usage_record (
     usage_date text not null,
     usage_quantity text not null,
     memo text,
+    status text not null default 'ACTIVE',
     created_at text not null,
     last_modified_at text not null
 );
-create view if not exists usage as
+drop view if exists usage;
+create view usage as
 select
     id,
     external_id as externalid,
@@ -50,9 +54,10 @@ select
     usage_subscription_line_id as usagesubscriptionline,
     subscription_plan_id as subscriptionplan,
     item_id as item,
-    usage_date as usagedate,
+    account_date(usage_date) as usagedate,
     cast(usage_quantity as numeric) as usagequantity,
-    memo
+    memo,
+    status
 from usage_record;
 create table if not exists async_job (
     id integer primary key autoincrement,
@@ -86,7 +91,7 @@ create index if not exists oauth_nonce_age on oauth_nonce (timestamp);
 
 _USAGE_COLUMNS = (
     "id, external_id, customer_id, usage_subscription_id, usage_subscription_line_id, "
-    "subscription_plan_id, item_id, usage_date, usage_quantity, memo"
+    "subscription_plan_id, item_id, usage_date, usage_quantity, memo, status"
 )
 _JOB_COLUMNS = (
     "id, method, external_id, body, base_url, created_at, run_at, progress, "
@@ -106,6 +111,10 @@ class JobCompletion:
 
 class DuplicateExternalIdError(Exception):
     """A create named an external id another record already holds."""
+
+
+class VoidedRecordError(Exception):
+    """An update addressed a VOIDED usage record, which cannot be edited."""
 
 
 class QueryTimeoutError(Exception):
@@ -134,6 +143,7 @@ def _usage_row(row: tuple[Any, ...]) -> UsageRow:
         usage_date=date.fromisoformat(row[7]),
         usage_quantity=Decimal(row[8]),
         memo=row[9],
+        status=row[10],
     )
 
 
@@ -170,6 +180,18 @@ class SandboxStore:
         if path is not None:
             self._connection.execute("pragma journal_mode = wal")
         self._connection.execute("pragma synchronous = normal")
+        self.date_format = "M/D/YYYY"
+        self._connection.create_function(
+            "account_date", 1, lambda iso: format_date(iso, self.date_format)
+        )
+        self._connection.create_function(
+            "to_char", 2, lambda value, pattern: to_char(value, pattern, self.date_format)
+        )
+        columns = {row[1] for row in self._connection.execute("pragma table_info(usage_record)")}
+        if columns and "status" not in columns:
+            self._connection.execute(
+                "alter table usage_record add column status text not null default 'ACTIVE'"
+            )
         self._connection.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -197,12 +219,15 @@ class SandboxStore:
             raise ValueError("an upsert needs an external id")
         with self._transaction() as db:
             found = db.execute(
-                "select id from usage_record where external_id = ?", (fields.external_id,)
+                "select id, status from usage_record where external_id = ?",
+                (fields.external_id,),
             ).fetchone()
             if found is None:
                 internal_id = self._insert(db, fields)
                 self._complete(db, job, internal_id)
                 return internal_id, True
+            if found[1] == VOIDED:
+                raise VoidedRecordError(int(found[0]))
             assignments = [
                 "customer_id = ?",
                 "usage_subscription_id = ?",
@@ -297,6 +322,15 @@ class SandboxStore:
     def delete_usage(self, internal_id: int) -> bool:
         with self._transaction() as db:
             return db.execute("delete from usage_record where id = ?", (internal_id,)).rowcount > 0
+
+    def void_usage(self, external_id: str) -> bool:
+        """Void a record, as a NetSuite user does in the UI: it stays, is never billed."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "update usage_record set status = ?, last_modified_at = ? where external_id = ?",
+                (VOIDED, _now_text(), external_id),
+            )
+            return cursor.rowcount > 0
 
     def count_usage(self) -> int:
         with self._lock:
@@ -402,7 +436,12 @@ class SandboxStore:
     # SuiteQL
 
     def run_read_only(
-        self, sql: str, authorizer: Authorizer, deadline_seconds: float, max_rows: int
+        self,
+        sql: str,
+        authorizer: Authorizer,
+        deadline_seconds: float,
+        max_rows: int,
+        date_format: str = "M/D/YYYY",
     ) -> QueryResult:
         """Run one statement that the authorizer limits to reads; stop it at the deadline."""
         deadline = time.monotonic() + deadline_seconds
@@ -414,6 +453,7 @@ class SandboxStore:
             return 1 if timed_out else 0
 
         with self._lock:
+            self.date_format = date_format
             db = self._connection
             db.execute("pragma query_only = on")
             db.set_authorizer(authorizer)
@@ -440,6 +480,45 @@ class SandboxStore:
             db.execute("delete from usage_record")
             db.execute("delete from async_job")
             db.execute("delete from idempotency_key")
+
+
+_DATE_TOKENS = re.compile(r"YYYY|MM|DD|M|D")
+_FORMATS = {
+    "M/D/YYYY": "%m/%d/%Y",
+    "D/M/YYYY": "%d/%m/%Y",
+    "DD.MM.YYYY": "%d.%m.%Y",
+    "YYYY-MM-DD": "%Y-%m-%d",
+}
+
+
+def format_date(value: Any, pattern: str) -> str | None:
+    """A date (ISO text) as the pattern writes it: `M/D/YYYY` is `5/31/2026`."""
+    if value is None:
+        return None
+    day = date.fromisoformat(str(value)[:10])
+    parts = {
+        "YYYY": f"{day.year:04d}",
+        "MM": f"{day.month:02d}",
+        "DD": f"{day.day:02d}",
+        "M": str(day.month),
+        "D": str(day.day),
+    }
+    return _DATE_TOKENS.sub(lambda match: parts[match.group(0)], pattern)
+
+
+def to_char(value: Any, pattern: Any, account_format: str) -> str | None:
+    """SuiteQL's (Oracle's) `TO_CHAR` of a date shown in the account's format, or of a number."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return str(value)
+    for strptime_pattern in (_FORMATS[account_format], _FORMATS["YYYY-MM-DD"]):
+        try:
+            parsed = datetime.strptime(value, strptime_pattern).date()
+        except ValueError:
+            continue
+        return format_date(parsed.isoformat(), str(pattern).upper())
+    return value
 
 
 def read_usage_rows(path: Path) -> list[UsageRow]:

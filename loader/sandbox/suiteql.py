@@ -2,7 +2,9 @@
 
 The statement runs in SQLite under an authorizer that allows reading the `usage` view and
 nothing else, so it cannot write, attach, read other tables or change settings. As NetSuite
-does, column names come back lowercase, every value as a string, and empty values left out.
+does, column names come back lowercase, every value as a string, and empty values left out; dates
+in the account's date format unless `TO_CHAR(usagedate, 'YYYY-MM-DD')` formats them; one query
+returns at most 100,000 rows, the rest silently left out.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from loader.sandbox import jsonio
+from loader.sandbox.faults import FaultInjector
 from loader.sandbox.records import parse_document
 from loader.sandbox.replies import NetSuiteError, Reply, json_reply
 from loader.sandbox.store import QueryTimeoutError, SandboxStore
@@ -21,7 +24,6 @@ from loader.sandbox.store import QueryTimeoutError, SandboxStore
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 1000
-MAX_RESULTS = 100_000
 
 _LEADING_COMMENTS = re.compile(r"^(\s+|--[^\n]*(\n|$)|/\*.*?\*/)*", re.DOTALL)
 _QUERYABLE_VIEW = "usage"
@@ -80,8 +82,11 @@ def _text(value: Any) -> str | None:
 class SuiteQLService:
     """Answers `POST query/v1/suiteql?limit=N&offset=M` with body `{"q": "SELECT ..."}`."""
 
-    def __init__(self, store: SandboxStore, *, deadline_seconds: float = 10.0) -> None:
+    def __init__(
+        self, store: SandboxStore, faults: FaultInjector, *, deadline_seconds: float = 10.0
+    ) -> None:
         self._store = store
+        self._faults = faults
         self._deadline_seconds = deadline_seconds
 
     def query(self, body: bytes, query_string: str, prefer: str, base_url: str) -> Reply:
@@ -136,9 +141,12 @@ class SuiteQLService:
         return statement
 
     def _run(self, statement: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The rows of one query, at most `suiteql_max_results` (100,000 by default): as NetSuite
+        does, the rest is left out without a word; keyset paging (`WHERE id > last`) reads on."""
+        cap = self._faults.suiteql_max_results()
         try:
             result = self._store.run_read_only(
-                statement, _authorize, self._deadline_seconds, MAX_RESULTS
+                statement, _authorize, self._deadline_seconds, cap, self._faults.date_format()
             )
         except QueryTimeoutError:
             raise _invalid_query("The query ran too long.") from None
@@ -146,9 +154,7 @@ class SuiteQLService:
             raise _invalid_query("Only a single SELECT statement is allowed.") from None
         except sqlite3.DatabaseError as error:
             raise _invalid_query(str(error)) from None
-        if len(result.rows) > MAX_RESULTS:
-            raise _invalid_query(f"A SuiteQL query returns at most {MAX_RESULTS} results.")
-        return [column.lower() for column in result.columns], result.rows
+        return [column.lower() for column in result.columns], result.rows[:cap]
 
     @staticmethod
     def _links(

@@ -96,11 +96,15 @@ def test_faults_and_kills_converge_to_the_mart(
     assert_netsuite_holds_exactly_the_mart(project, sandbox)
 
     sandbox.set_faults(schedule=[], drop_after_commit_rate=0.0, error_rate=0.0, burst_429=0)
-    requests = sandbox.stats()["requests"]
+    before = sandbox.stats()
     again = project.run(*args, "--json", env=env)
     assert again.exit_code == 0
     assert again.report["counts"] == {"held": 4, "unchanged": 8}
-    assert sandbox.stats()["requests"] == requests
+    after = sandbox.stats()
+    assert after["write_requests"] == before["write_requests"]
+    assert (
+        after["requests"] == before["requests"] + again.report["details"]["verification"]["reads"]
+    )
 
 
 def test_sandbox_killed_mid_push_then_both_run_again(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ from python_tests.support.mart_project import DbtProject, sendable_ids
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as stream:
+    """The rows of an export to `path` (its first numbered file, `usage-0001.csv`)."""
+    first = path.with_name(f"{path.stem}-0001{path.suffix}")
+    with first.open(encoding="utf-8", newline="") as stream:
         return list(csv.DictReader(stream))
 
 
@@ -23,7 +25,7 @@ def test_export_writes_the_sendable_records_with_netsuite_columns(
     out = tmp_path / "usage.csv"
     result = project.run("export-csv", "--out", str(out), "--json")
     assert result.exit_code == 0, result.stderr
-    header = out.read_text(encoding="utf-8").splitlines()[0]
+    header = (tmp_path / "usage-0001.csv").read_text(encoding="utf-8").splitlines()[0]
     assert header == (
         "External ID,Subscription,Subscription Line,Subscription Plan,Item,Quantity,Usage Date"
     )
@@ -75,7 +77,7 @@ def test_export_with_open_periods_includes_them(project: DbtProject, tmp_path: P
 def test_unknown_date_format_is_a_usage_error(project: DbtProject, tmp_path: Path) -> None:
     result = project.run("export-csv", "--out", str(tmp_path / "x.csv"), "--date-format", "YY")
     assert result.exit_code == 2
-    assert not (tmp_path / "x.csv").exists()
+    assert list(tmp_path.glob("x*")) == []
 
 
 def test_invalid_record_is_left_out_and_fails_the_run(project: DbtProject, tmp_path: Path) -> None:
@@ -97,7 +99,43 @@ def test_export_refuses_without_dbt_results(project: DbtProject, tmp_path: Path)
     out = tmp_path / "usage.csv"
     result = project.run("export-csv", "--out", str(out))
     assert result.exit_code == 3
-    assert not out.exists()
+    assert list(tmp_path.glob("usage*")) == []
+
+
+def test_export_splits_into_numbered_files_with_the_import_map(
+    project: DbtProject, tmp_path: Path
+) -> None:
+    out = tmp_path / "usage.csv"
+    result = project.run("export-csv", "--out", str(out), "--max-records", "3", "--json")
+    assert result.exit_code == 0, result.stderr
+    names = ["usage-0001.csv", "usage-0002.csv", "usage-0003.csv"]
+    assert sorted(path.name for path in tmp_path.glob("usage-0*.csv")) == names
+    exported = []
+    for name in names:
+        with (tmp_path / name).open(encoding="utf-8", newline="") as stream:
+            rows = list(csv.DictReader(stream))
+        assert 1 <= len(rows) <= 3
+        exported += [row["External ID"] for row in rows]
+    assert exported == sorted(sendable_ids(project.records))
+    note = (tmp_path / "usage-import-map.txt").read_text(encoding="utf-8")
+    assert "usage-0001.csv, usage-0002.csv, usage-0003.csv" in note
+    for column in ("Subscription ", "Subscription Plan", "Item "):
+        line = next(line for line in note.splitlines() if line.strip().startswith(column))
+        assert "reference type: Internal ID" in line
+    assert result.report["details"]["files"] == [str(tmp_path / name) for name in names]
+    assert "usage-import-map.txt" in result.report["message"]
+
+    again = project.run("export-csv", "--out", str(out))
+    assert again.exit_code == 0
+    assert sorted(path.name for path in tmp_path.glob("usage-0*.csv")) == ["usage-0001.csv"]
+    assert "usage-import-map.txt" in again.stdout
+
+
+def test_more_records_per_file_than_the_import_assistant_takes_is_a_usage_error(
+    project: DbtProject, tmp_path: Path
+) -> None:
+    result = project.run("export-csv", "--out", str(tmp_path / "u.csv"), "--max-records", "25001")
+    assert result.exit_code == 2
 
 
 @pytest.mark.parametrize(

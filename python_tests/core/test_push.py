@@ -65,12 +65,18 @@ def test_push_creates_every_sendable_record_and_holds_the_rest(
     assert project.reports("push")[-1]["run_id"] == report["run_id"]
 
 
-def test_unchanged_records_send_no_request(project: DbtProject, sandbox: SandboxServer) -> None:
+def test_unchanged_records_send_no_write_request(
+    project: DbtProject, sandbox: SandboxServer
+) -> None:
     assert project.run("push", env=sandbox.loader_env).exit_code == 0
-    requests = sandbox.stats()["requests"]
+    before = sandbox.stats()
     again = project.run("push", "--json", env=sandbox.loader_env)
     assert again.exit_code == 0
-    assert sandbox.stats()["requests"] == requests
+    after = sandbox.stats()
+    assert after["write_requests"] == before["write_requests"] == 8
+    verification = again.report["details"]["verification"]
+    assert verification == {"asked": 8, "reads": 1, "not_in_netsuite": 0, "voided": 0}
+    assert after["requests"] == before["requests"] + verification["reads"]
     assert again.report["counts"] == {"held": 4, "unchanged": 8}
 
 
@@ -306,7 +312,7 @@ def test_no_secret_in_any_output_log_or_report(project: DbtProject, sandbox: San
     assert [result.exit_code for result in outputs] == [1, 1, 0, 1, 0, 4]
     written = [path.read_bytes() for path in project.report_dir.glob("*.json")]
     written += [path.read_bytes() for path in project.state_dir.glob("*")]
-    written.append((project.root / "out.csv").read_bytes())
+    written.append((project.root / "out-0001.csv").read_bytes())
     assert len(written) >= 7
     texts = [result.stdout + result.stderr for result in outputs]
     for secret in secrets:

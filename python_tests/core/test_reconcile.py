@@ -6,10 +6,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from loader.core.config import credentials_from_env
 from loader.core.marts import UsageRecord
-from loader.core.netsuite import NetSuiteClient
-from loader.core.reconcile import USAGE_QUERY, Kind, NetSuiteUsage, compare, parse_usage_row
+from loader.core.netsuite import NetSuiteClient, UnexpectedAnswer
+from loader.core.reconcile import (
+    Kind,
+    NetSuiteUsage,
+    compare,
+    not_sendable,
+    parse_usage_row,
+    read_netsuite_usage,
+)
 from python_tests.support.mart_project import DbtProject, sample_records
 from python_tests.support.sandbox_server import SandboxServer
 
@@ -44,19 +53,41 @@ def kinds(findings: list[Any]) -> dict[str, list[str | None]]:
     return found
 
 
-def test_a_clean_push_leaves_only_held_records_pending() -> None:
-    findings = compare(mart(), in_netsuite(mart()), as_of=AS_OF)
-    assert kinds(findings) == {
-        "pending_after_period_end": [
-            "UR-SL-3001-20260501",
-            "UR-SL-1001-20260701",
-            "UR-SL-1002-20260701",
-            "UR-SL-3001-20260701",
-        ]
+def test_a_clean_push_differs_in_nothing_and_lists_the_held_records() -> None:
+    assert compare(mart(), in_netsuite(mart()), as_of=AS_OF) == []
+    held = not_sendable(mart(), in_netsuite(mart()), as_of=AS_OF)
+    assert {record.external_id: record.reasons for record in held} == {
+        "UR-SL-3001-20260501": ["approval_required"],
+        "UR-SL-1001-20260701": ["period_open"],
+        "UR-SL-1002-20260701": ["period_open"],
+        "UR-SL-3001-20260701": ["period_open", "approval_required"],
     }
+    assert all(record.period_ended and not record.in_netsuite for record in held)
     july = date(2026, 7, 1)
-    assert len(compare(mart(), in_netsuite(mart()), as_of=AS_OF, period=july)) == 3
-    assert compare(mart(), in_netsuite(mart()), as_of=date(2026, 7, 31), period=july) == []
+    assert len(not_sendable(mart(), in_netsuite(mart()), as_of=AS_OF, period=july)) == 3
+    assert compare(mart(), in_netsuite(mart()), as_of=AS_OF, period=july) == []
+
+
+def test_external_ids_match_without_regard_to_case() -> None:
+    rows = [
+        row.model_copy(update={"externalid": row.externalid.lower()}) if row.externalid else row
+        for row in in_netsuite(mart())
+    ]
+    assert compare(mart(), rows, as_of=AS_OF) == []
+
+
+def test_a_voided_record_is_a_difference() -> None:
+    rows = [
+        row.model_copy(update={"status": "VOIDED"})
+        if row.externalid == "UR-SL-1001-20260501"
+        else row
+        for row in in_netsuite(mart())
+    ]
+    found = kinds(compare(mart(), rows, as_of=AS_OF))
+    assert found == {
+        "voided": ["UR-SL-1001-20260501"],
+        "pending_after_period_end": ["UR-SL-1001-20260501"],
+    }
 
 
 def test_every_kind_of_difference() -> None:
@@ -125,25 +156,57 @@ def test_suiteql_rows_are_parsed_from_strings() -> None:
             "id": "12",
             "externalid": "UR-SL-1-20260501",
             "usagesubscriptionline": "SL-1",
-            "usagedate": "5/31/2026",
+            "usagedate": "2026-05-31",
             "usagequantity": "12345678901234567890.123456789",
+            "status": "VOIDED",
             "links": [],
         }
     )
     assert row.usagedate == date(2026, 5, 31)
     assert row.usagequantity == Decimal("12345678901234567890.123456789")
+    assert row.is_voided
     assert parse_usage_row({"id": "13", "usagedate": "2026-05-31"}).externalid is None
+    with pytest.raises(UnexpectedAnswer, match="not YYYY-MM-DD"):
+        parse_usage_row({"id": "14", "usagedate": "5/31/2026"})
 
 
 def test_suiteql_pages_through_every_record(project: DbtProject, sandbox: SandboxServer) -> None:
     assert project.run("push", "--include-open-periods", env=sandbox.loader_env).exit_code == 0
     credentials = credentials_from_env(sandbox.loader_env)
+    before = sandbox.stats()["by_status"].get("200", 0)
     with NetSuiteClient(credentials) as client:
-        rows = [parse_usage_row(row) for row in client.suiteql(USAGE_QUERY, page_size=3)]
+        rows, queries = read_netsuite_usage(client, page_size=3)
     assert len(rows) == 10
     assert len({row.id for row in rows}) == 10
-    requests = sandbox.stats()["by_status"]["200"]
-    assert requests == 4
+    assert queries == 2
+    assert sandbox.stats()["by_status"]["200"] - before == 5
+
+
+def test_keyset_pages_read_past_the_ceiling_of_one_query(
+    project: DbtProject, sandbox: SandboxServer
+) -> None:
+    assert project.run("push", "--include-open-periods", env=sandbox.loader_env).exit_code == 0
+    sandbox.set_faults(suiteql_max_results=4)
+    with sandbox.client() as client:
+        capped = client.suiteql("SELECT id FROM usage ORDER BY id", limit=3, offset=3).json()
+    assert (capped["totalResults"], capped["count"], capped["hasMore"]) == (4, 1, False)
+    credentials = credentials_from_env(sandbox.loader_env)
+    with NetSuiteClient(credentials) as client:
+        rows, queries = read_netsuite_usage(client, page_size=3)
+    assert sorted(int(row.id) for row in rows) == sorted(row.id for row in sandbox.records())
+    assert queries == 4
+    assert all(row.usagedate is not None for row in rows)
+    result = project.run(
+        "reconcile",
+        "--json",
+        "--include-open-periods",
+        "--as-of",
+        "2026-06-15",
+        env=sandbox.loader_env,
+    )
+    assert result.exit_code == 0, result.stdout
+    assert result.report["details"]["netsuite_records"] == 10
+    assert result.report["details"]["suiteql_queries"] == 4
 
 
 def test_reconcile_over_the_sandbox_finds_each_difference(
@@ -151,9 +214,15 @@ def test_reconcile_over_the_sandbox_finds_each_difference(
 ) -> None:
     assert project.run("push", env=sandbox.loader_env).exit_code == 0
     clean = project.run("reconcile", "--json", "--as-of", "2026-06-15", env=sandbox.loader_env)
-    assert clean.exit_code == 1
-    assert clean.report["counts"]["pending_after_period_end"] == 1
-    assert sum(clean.report["counts"].values()) == 1
+    assert clean.exit_code == 0, clean.stdout
+    assert sum(clean.report["counts"].values()) == 0
+    held = clean.report["details"]["not_sendable"]
+    assert len(held) == 4
+    [ended] = [record for record in held if record["period_ended"]]
+    assert (ended["external_id"], ended["reasons"]) == (
+        "UR-SL-3001-20260501",
+        ["approval_required"],
+    )
 
     with sandbox.client() as client:
         base = "/services/rest/record/v1/usage"
@@ -192,10 +261,12 @@ def test_reconcile_over_the_sandbox_finds_each_difference(
         "missing": 1,
         "extra": 1,
         "quantity_differs": 1,
+        "voided": 0,
         "duplicate_external_id": 0,
         "duplicate_line_date": 1,
-        "pending_after_period_end": 5,
+        "pending_after_period_end": 1,
     }
+    assert len(report["details"]["not_sendable"]) == 4
     findings = report["details"]["findings"]
     by_kind = {finding["kind"]: finding for finding in findings}
     assert by_kind["missing"]["external_id"] == "UR-SL-1002-20260501"
@@ -208,6 +279,16 @@ def test_reconcile_over_the_sandbox_finds_each_difference(
     human = project.run("reconcile", "--as-of", "2026-08-15", env=sandbox.loader_env)
     assert "quantity_differs" in human.stdout
     assert "UR-SL-1002-20260501" in human.stdout
+
+
+def test_reconcile_reports_a_voided_record(project: DbtProject, sandbox: SandboxServer) -> None:
+    assert project.run("push", env=sandbox.loader_env).exit_code == 0
+    sandbox.void("UR-SL-1001-20260501")
+    result = project.run("reconcile", "--json", "--as-of", "2026-06-15", env=sandbox.loader_env)
+    assert result.exit_code == 1
+    assert result.report["counts"]["voided"] == 1
+    voided = next(f for f in result.report["details"]["findings"] if f["kind"] == "voided")
+    assert voided["external_id"] == "UR-SL-1001-20260501"
 
 
 def test_reconcile_with_a_wrong_secret_is_exit_4(

@@ -67,6 +67,15 @@ def internal_id(response: httpx.Response) -> str:
     return response.headers["location"].rsplit("/", 1)[1]
 
 
+def task_result_path(client: SignedClient, job_location: str) -> str:
+    """The result of a job's task, found as a client must find it: from the job's task list."""
+    tasks = client.request("GET", f"{job_location}/task")
+    assert tasks.status_code == 200
+    [task] = tasks.json()["items"]
+    href = next(link["href"] for link in task["links"] if link["rel"] == "self")
+    return href.removeprefix(client.base_url) + "/result"
+
+
 def wait_for_job(client: SignedClient, job_url: str, timeout: float = 10.0) -> list[str]:
     """Poll a job until it completes; every progress value seen, in order."""
     path = job_url.removeprefix(client.base_url)
@@ -357,7 +366,6 @@ def test_delete_removes_the_record(sandbox: SandboxServer, client: SignedClient)
         ("quantity as text", {"usageQuantity": "12"}, "usageQuantity"),
         ("quantity as boolean", {"usageQuantity": True}, "usageQuantity"),
         ("memo not text", {"memo": 12}, "memo"),
-        ("unknown field", {"usagequantity": 3}, "usagequantity"),
     ],
 )
 def test_invalid_fields_are_refused_naming_the_field(
@@ -375,6 +383,51 @@ def test_invalid_fields_are_refused_naming_the_field(
     assert details[0]["o:errorCode"] == "USER_ERROR"
     assert details[0]["detail"]
     assert sandbox.records() == []
+
+
+def test_unknown_field_is_refused_when_property_names_are_validated(
+    sandbox: SandboxServer, client: SignedClient
+) -> None:
+    body = usage_body("UR-BAD-1", usagequantity=3)
+    strict = client.request(
+        "PUT",
+        f"{USAGE}/eid:UR-BAD-1",
+        json=body,
+        headers={"X-NetSuite-PropertyNameValidation": "Error"},
+    )
+    assert strict.status_code == 400
+    details = error_details(strict)
+    assert [detail["o:errorPath"] for detail in details] == ["usagequantity"]
+    assert details[0]["o:errorCode"] == "USER_ERROR"
+    assert sandbox.records() == []
+
+    lenient = client.request("PUT", f"{USAGE}/eid:UR-BAD-1", json=body)
+    assert lenient.status_code == 204
+    assert [row.external_id for row in sandbox.records()] == ["UR-BAD-1"]
+
+    wrong = client.request(
+        "PUT",
+        f"{USAGE}/eid:UR-BAD-1",
+        json=body,
+        headers={"X-NetSuite-PropertyNameValidation": "Strict"},
+    )
+    assert wrong.status_code == 400
+    assert error_codes(wrong) == ["INVALID_HEADER"]
+
+
+def test_external_ids_match_without_regard_to_case(
+    sandbox: SandboxServer, client: SignedClient
+) -> None:
+    first = put_usage(client, "UR-Case-1")
+    again = put_usage(client, "ur-case-1", usageQuantity=Decimal("9"))
+    assert first.status_code == again.status_code == 204
+    assert internal_id(first) == internal_id(again)
+    rows = sandbox.records()
+    assert [(row.external_id, row.usage_quantity) for row in rows] == [("UR-Case-1", Decimal("9"))]
+    assert client.request("GET", f"{USAGE}/eid:UR-CASE-1").status_code == 200
+    taken = client.request("POST", USAGE, json=usage_body("ur-CASE-1"))
+    assert taken.status_code == 400
+    assert error_codes(taken) == ["DUP_RCRD"]
 
 
 @pytest.mark.parametrize("quantity", [b"NaN", b"Infinity", b"-Infinity"])
@@ -459,17 +512,22 @@ def test_async_upsert_is_pending_then_succeeds_with_the_record_location(
 
     assert accepted.status_code == 202
     job_url = accepted.headers["location"]
-    assert job_url.startswith(f"{sandbox.base_url}/services/rest/async/v1/job/")
+    assert job_url.startswith("/services/rest/async/v1/job/")
     job_id = job_url.rsplit("/", 1)[1]
-    result_path = f"/services/rest/async/v1/job/{job_id}/task/{job_id}/result"
+    result_path = task_result_path(client, job_url)
+    task_id = result_path.split("/")[-2]
+    assert task_id != job_id
+    assert client.request("GET", f"{job_url}/task/{job_id}/result").status_code == 404
     early = client.request("GET", result_path)
     assert early.status_code == 404
     progress = wait_for_job(client, job_url)
     assert progress[0] == "pending"
     assert progress[-1] == "succeeded"
-    job = client.request("GET", job_url.removeprefix(sandbox.base_url)).json()
+    job = client.request("GET", job_url).json()
     assert job["id"] == job_id
-    assert job["links"] == [{"rel": "self", "href": job_url}]
+    assert job["links"] == [{"rel": "self", "href": sandbox.base_url + job_url}]
+    task = client.request("GET", result_path.removesuffix("/result")).json()
+    assert (task["id"], task["completed"]) == (task_id, True)
     result = client.request("GET", result_path)
     assert result.status_code == 204
     [row] = sandbox.records()
@@ -524,8 +582,7 @@ def test_async_create_with_invalid_body_fails_and_its_result_is_the_error(
 
     assert accepted.status_code == 202
     assert wait_for_job(client, accepted.headers["location"])[-1] == "failed"
-    job_id = accepted.headers["location"].rsplit("/", 1)[1]
-    result = client.request("GET", f"/services/rest/async/v1/job/{job_id}/task/{job_id}/result")
+    result = client.request("GET", task_result_path(client, accepted.headers["location"]))
     assert result.status_code == 400
     assert [d["o:errorPath"] for d in error_details(result)] == ["usageQuantity"]
     assert sandbox.records() == []
@@ -587,9 +644,45 @@ def test_suiteql_answers_lowercase_columns_as_strings_without_empty_values(
     assert item["externalid"] == "UR-Q-1"
     assert item["usagequantity"] == "12.5"
     assert item["usagesubscriptionline"] == "LINE-1"
-    assert item["usagedate"] == "2026-05-31"
+    assert item["usagedate"] == "5/31/2026"
     assert item["id"].isdigit()
     assert "memo" not in item
+
+
+def test_suiteql_shows_dates_in_the_account_format_unless_to_char_formats_them(
+    sandbox: SandboxServer, client: SignedClient
+) -> None:
+    assert put_usage(client, "UR-D-1", usageDate="2026-03-07").is_success
+    query = "SELECT usagedate, TO_CHAR(usagedate, 'YYYY-MM-DD') AS iso, status FROM usage"
+
+    [default] = client.suiteql(query).json()["items"]
+    sandbox.set_faults(date_format="DD.MM.YYYY")
+    [german] = client.suiteql(query).json()["items"]
+
+    assert (default["usagedate"], default["iso"], default["status"]) == (
+        "3/7/2026",
+        "2026-03-07",
+        "ACTIVE",
+    )
+    assert (german["usagedate"], german["iso"]) == ("07.03.2026", "2026-03-07")
+
+
+def test_suiteql_leaves_out_rows_past_the_ceiling_of_one_query(
+    sandbox: SandboxServer, client: SignedClient
+) -> None:
+    for number in range(1, 8):
+        assert put_usage(client, f"UR-CAP-{number}").is_success
+    sandbox.set_faults(suiteql_max_results=5)
+    ids = [str(row.id) for row in sandbox.records()]
+
+    first = client.suiteql("SELECT id FROM usage ORDER BY id", limit=2).json()
+    last = client.suiteql("SELECT id FROM usage ORDER BY id", limit=2, offset=4).json()
+    after = client.suiteql(f"SELECT id FROM usage WHERE id > {ids[4]} ORDER BY id").json()
+
+    assert (first["totalResults"], first["hasMore"]) == (5, True)
+    assert (last["count"], last["hasMore"]) == (1, False)
+    assert [item["id"] for item in last["items"]] == [ids[4]]
+    assert [item["id"] for item in after["items"]] == ids[5:]
 
 
 def test_suiteql_default_limit_is_1000(client: SignedClient) -> None:

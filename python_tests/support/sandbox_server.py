@@ -20,6 +20,9 @@ What it offers:
 - `credentials`: the five `NETSUITE_*` variables (account, consumer key and secret, token id
   and secret) the sandbox accepts. Random per server unless given; never printed.
 - `loader_env`: `credentials` plus `NETSUITE_BASE_URL`.
+- `oauth2_env(private_key_file)`: the loader's OAuth 2.0 client credentials variables (account,
+  base URL, client id, certificate id, key file) for a server started with
+  `oauth2_public_key=PEM_PATH` (and `oauth2_token_lifetime=SECONDS`, default 3600).
 - `set_faults(**kw)`: `POST /_sandbox/faults`. Keys: `concurrency_limit`, `latency_ms`,
   `error_rate`, `burst_429`, `drop_after_commit_rate`, `timeout_seconds`, `job_delay_ms`,
   `seed`, `schedule` (a list applied to the next record requests in order: `"ok"`, `"drop"`
@@ -28,10 +31,13 @@ What it offers:
   and `invalid_refs` (e.g. `{"item": ["BAD-ITEM"]}`: those ids are answered 400
   `INVALID_KEY_OR_REF`). Returns the settings now in force.
 - `stats()`: `GET /_sandbox/stats`: `requests`, `by_status` (status code as text, `dropped`
-  for connections closed unanswered), `max_in_flight`, `in_flight`, `records`, `writes`.
+  for connections closed unanswered), `max_in_flight`, `in_flight`, `records`, `writes`,
+  `write_requests` (record requests asking for a change, answered or not).
   Only requests under `/services/rest` are counted.
 - `reset()`: `POST /_sandbox/reset`: forgets records, jobs, idempotency keys and stats, and
   puts the fault settings back to those the server started with.
+- `void(external_id)`: `POST /_sandbox/void`: the record's `status` becomes `VOIDED`, as a
+  NetSuite user voids it in the UI; an update of it is then answered 400.
 - `records()`: every usage row, read from the state file (not through the API, so it does not
   count as a request), as `UsageRow` models ordered by internal id.
 - `client()`: a `SignedClient` that signs requests with OAuth 1.0 HMAC-SHA256 as the loader
@@ -188,6 +194,8 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         startup_timeout: float = 30.0,
+        oauth2_public_key: Path | None = None,
+        oauth2_token_lifetime: int = 3600,
     ) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="netsuite-sandbox-"))
         self.state_file = Path(state_file) if state_file else self._workdir / "sandbox.sqlite"
@@ -211,6 +219,19 @@ class SandboxServer:
         ]
         if job_delay_ms is not None:
             self._options += ["--job-delay-ms", str(job_delay_ms)]
+        self.oauth2_client_id = secrets.token_hex(16)
+        self.oauth2_certificate_id = secrets.token_urlsafe(24)
+        if oauth2_public_key is not None:
+            self._options += [
+                "--oauth2-public-key",
+                str(oauth2_public_key),
+                "--oauth2-client-id",
+                self.oauth2_client_id,
+                "--oauth2-certificate-id",
+                self.oauth2_certificate_id,
+                "--oauth2-token-lifetime",
+                str(oauth2_token_lifetime),
+            ]
         self._process: subprocess.Popen[bytes] | None = None
         self._starts = 0
         self._control = httpx.Client(timeout=30.0, trust_env=False)
@@ -315,6 +336,17 @@ class SandboxServer:
     def loader_env(self) -> dict[str, str]:
         return {**self.credentials, ENV_BASE_URL: self.base_url}
 
+    def oauth2_env(self, private_key_file: Path) -> dict[str, str]:
+        """The loader's variables for OAuth 2.0 client credentials against this sandbox (no
+        token-based ones: setting both is a configuration error)."""
+        return {
+            ENV_ACCOUNT_ID: self.credentials[ENV_ACCOUNT_ID],
+            ENV_BASE_URL: self.base_url,
+            "NETSUITE_CLIENT_ID": self.oauth2_client_id,
+            "NETSUITE_CERTIFICATE_ID": self.oauth2_certificate_id,
+            "NETSUITE_PRIVATE_KEY_FILE": str(private_key_file),
+        }
+
     def client(self, **kw: Any) -> SignedClient:
         return SignedClient(self.base_url, self.credentials, **kw)
 
@@ -336,6 +368,13 @@ class SandboxServer:
 
     def reset(self) -> None:
         self._control.post(f"{self.base_url}/_sandbox/reset").raise_for_status()
+
+    def void(self, external_id: str) -> None:
+        """Void a usage record, as a NetSuite user does in the UI (`POST /_sandbox/void`)."""
+        response = self._control.post(
+            f"{self.base_url}/_sandbox/void", json={"external_id": external_id}
+        )
+        response.raise_for_status()
 
     def records(self) -> list[UsageRow]:
         return read_usage_rows(self.state_file)

@@ -1,0 +1,13 @@
+{#- Fails on every value that appears more than once when case is ignored: NetSuite matches
+    External IDs without regard to case, so `UR-a-20260501` and `UR-A-20260501` are one record
+    there. Returns each such value upper-cased, its spellings and how often it occurs. -#}
+{% test unique_case_insensitive(model, column_name) %}
+select
+    upper({{ column_name }}) as value_ignoring_case,
+    string_agg(distinct {{ column_name }}, ', ' order by {{ column_name }}) as spellings,
+    count(*) as occurrences
+from {{ model }}
+where {{ column_name }} is not null
+group by upper({{ column_name }})
+having count(*) > 1
+{% endtest %}
