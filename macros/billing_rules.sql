@@ -174,5 +174,6 @@
     {{ return([
         'malformed_record', 'missing_field', 'invalid_quantity', 'invalid_timestamp',
         'unknown_customer', 'unknown_metric', 'no_active_line', 'late_after_line_end',
+        'unreadable_file',
     ]) }}
 {%- endmacro %}

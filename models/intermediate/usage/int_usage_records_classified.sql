@@ -3,6 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key='classification_key',
     on_schema_change='fail',
+    pre_hook="{{ forget_unreadable_raw_files('quarantine_reason') }}",
     post_hook="{{ keep_beside('segment_outcomes', 'int_usage_segment_outcomes', 'period_segment_id, segment_outcome') }}",
 ) }}
 
@@ -10,7 +11,8 @@
 -- and the Usage Record it counts in. Every raw record read appears exactly once.
 -- Incremental by event: a run re-classifies the records of events deduplicated or assigned since
 -- the last run and of events in segments whose outcome changed (late usage, External IDs), and
--- adds the unreadable records of files not read before.
+-- adds the unreadable records of files not read before. The record of a file that could not be
+-- read at all (unreadable_file) is forgotten first and added again while the file is there.
 {%- set classified_with = kept_beside('segment_outcomes') if is_incremental() else none %}
 {#- every record is classified again when there is no record of the outcomes the last run
     classified with -#}
