@@ -41,10 +41,11 @@
                 ~ "rebuild it once with `dbt build --full-refresh`."
             ) }}
         {%- endif -%}
-        {#- an unreadable file was never read: it is checked and read again as a new file -#}
+        {#- an unreadable file was never read: it is checked and read again as a new file (where
+            the engine can forget its record, see forget_unreadable_raw_files) -#}
         {%- set previous = run_query(
             "select distinct file_name, file_size, cast(file_modified_at as string), file_md5 from " ~ this
-            ~ " where invalid_reason is distinct from 'unreadable_file'"
+            ~ (" where invalid_reason is distinct from 'unreadable_file'" if raw_files_forget_unreadable() else "")
         ) -%}
         {%- for row in previous.rows -%}
             {%- do loaded.update({row[0]: {'size': row[1], 'modified_at': row[2], 'md5': row[3]}}) -%}
@@ -134,9 +135,20 @@
     build first forgets the records of the files it found unreadable before, and checks those
     files again as new ones (a file removed since leaves nothing behind; a replaced one is read). -#}
 {% macro forget_unreadable_raw_files(reason_column='invalid_reason') -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and raw_files_forget_unreadable() -%}
         delete from {{ this }} where {{ reason_column }} = 'unreadable_file'
     {%- endif -%}
+{%- endmacro %}
+
+{#- Whether the engine deletes rows from the staging tables (appended to, incrementally): Spark's
+    default parquet tables cannot, so there a file found unreadable stays known as read (removing it
+    needs --full-refresh). -#}
+{% macro raw_files_forget_unreadable() -%}
+    {{ return(adapter.dispatch('raw_files_forget_unreadable', 'usage_billing')()) }}
+{%- endmacro %}
+
+{% macro default__raw_files_forget_unreadable() -%}
+    {{ return(true) }}
 {%- endmacro %}
 
 {#- A SQL text literal. -#}
