@@ -27,9 +27,10 @@
 
 {#- The files to read for a staging model: every file matching the patterns on a full build; on an
     incremental build only those not read before. Returns a list of dicts (path, name, size,
-    modified_at, md5). Engines differ only in how they list and hash files
-    (raw_file_listing, raw_file_md5s). -#}
-{% macro raw_files_to_read(source_system, patterns) -%}
+    modified_at, md5, read_as, problem). Engines differ in how they list, hash and check files
+    (raw_file_listing, raw_file_md5s, raw_file_checks). `columns`: a Parquet reader's columns
+    and their types, which each file must hold. -#}
+{% macro raw_files_to_read(source_system, patterns, columns=none) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set found = raw_file_listing(source_system, patterns) -%}
     {%- set loaded = {} -%}
@@ -90,7 +91,7 @@
     {#- how each new file can be read: fast, lines or unreadable (with the problem in words) -#}
     {%- if files | length > 0 -%}
         {%- set file_format = 'parquet' if '*.parquet' in patterns else ('csv' if '*.csv' in patterns else 'lines') -%}
-        {%- set checks = raw_file_checks(source_system, files, file_format) -%}
+        {%- set checks = raw_file_checks(source_system, files, file_format, columns or {}) -%}
         {%- for file in files -%}
             {%- do file.update(checks[file['path']]) -%}
         {%- endfor -%}
@@ -99,14 +100,14 @@
 {%- endmacro %}
 
 {#- How each file can be read, by path: {read_as: fast | lines | unreadable, problem}. -#}
-{% macro raw_file_checks(source_system, files, file_format) -%}
-    {{ return(adapter.dispatch('raw_file_checks', 'usage_billing')(source_system, files, file_format)) }}
+{% macro raw_file_checks(source_system, files, file_format, columns) -%}
+    {{ return(adapter.dispatch('raw_file_checks', 'usage_billing')(source_system, files, file_format, columns)) }}
 {%- endmacro %}
 
 {#- DuckDB: raw_file_check, a Python function that the profile's plugin
     loader.dbt_plugins.raw_files registers on the connection, reads each new file once without
     parsing it (inflating .gz, opening Parquet with a connection of its own). -#}
-{% macro default__raw_file_checks(source_system, files, file_format) -%}
+{% macro default__raw_file_checks(source_system, files, file_format, columns) -%}
     {%- set registered = run_query(
         "select count(*) from duckdb_functions() where function_name = 'raw_file_check'"
     ).columns[0].values()[0] -%}
@@ -119,9 +120,11 @@
     {%- endif -%}
     {%- set paths = [] -%}
     {%- for file in files -%}{%- do paths.append('(' ~ sql_text(file['path']) ~ ')') -%}{%- endfor -%}
+    {%- set declared = [] -%}
+    {%- for column, type in columns.items() -%}{%- do declared.append(sql_text(column ~ ' ' ~ type)) -%}{%- endfor -%}
     {%- set result = run_query(
         "select path, checked.read_as, checked.problem from (select path, raw_file_check(path, '"
-        ~ file_format ~ "', '" ~ source_system ~ "') as checked from (values "
+        ~ file_format ~ "', cast([" ~ declared | join(', ') ~ "] as varchar[])) as checked from (values "
         ~ paths | join(', ') ~ ") as paths (path))"
     ) -%}
     {%- set checks = {} -%}
@@ -433,7 +436,7 @@
 {%- endmacro %}
 
 {% macro default__read_raw_parquet(source_system, columns) -%}
-    {%- set files = raw_files_to_read(source_system, ['*.parquet']) -%}
+    {%- set files = raw_files_to_read(source_system, ['*.parquet'], columns) -%}
     {%- set readable = files | selectattr('read_as', 'equalto', 'fast') | list -%}
     {%- set unreadable = files | rejectattr('read_as', 'equalto', 'fast') | list -%}
     {%- if files | length == 0 -%}

@@ -1,12 +1,13 @@
 """Checks and reads raw usage files that DuckDB's own readers cannot read whole.
 
 The staging readers (macros/raw_files.sql) read every clean file with DuckDB's fast readers.
-Before a build reads a new file, `raw_file_check(path, format)` says how it can be read:
+Before a build reads a new file, `raw_file_check(path, format, columns)` says how it can be read:
 
 - `fast`: DuckDB's reader reads it as it is;
-- `lines`: the file is readable but some line would stop DuckDB's reader (bytes that are not
-  UTF-8, a NUL byte, a line longer than the reader's limit, a CSV quote left open at the end of a
-  line), so it is read line by line with `raw_file_lines`, such lines marked malformed;
+- `lines`: the file is readable but some line would stop or split DuckDB's reader (bytes that
+  are not UTF-8, a NUL byte, a line longer than the reader's limit, LF and CRLF line ends mixed
+  or a carriage return inside a line, a CSV quote out of place), so it is read line by line with
+  `raw_file_lines`, the lines with bad bytes or quotes that do not close marked malformed;
 - `unreadable`: the file cannot be read at all (a truncated or corrupt gzip stream, a binary file
   in a text source, a Parquet file that is not Parquet, lacks a column or holds a column of
   another type); `problem` says why in words.
@@ -35,23 +36,19 @@ TEXT_SAMPLE_BYTES = 8192
 # Share of a text sample that may be bytes that are not UTF-8 or control characters.
 MAX_NON_TEXT_SHARE = 0.10
 UTF8_BOM = b"\xef\xbb\xbf"
-# A line holding an odd number of double quotes: a quoted CSV field left open at its end.
-OPEN_QUOTE_LINE = re.compile(rb'^[^"\n]*(?:"[^"\n]*"[^"\n]*)*"[^"\n]*$', re.MULTILINE)
+# A line holding a double quote, and a CSV line whose quotes are where RFC 4180 puts them
+# (around a whole field, doubled inside it): DuckDB's reader may run a quote left open into the
+# next lines, or stop at a closing quote not followed by a separator.
+QUOTED_LINE = re.compile(rb'[^\n]*"[^\n]*')
+CSV_FIELD = rb'(?:[^",\r\n]*|"(?:[^"\n]|"")*")'
+CSV_LINE = re.compile(CSV_FIELD + rb"(?:," + CSV_FIELD + rb")*\r?")
 
-# The Parquet columns of each Parquet source and the DuckDB types each may have.
-TEXT_TYPES = ("VARCHAR",)
-TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
-NUMBER_TYPES = ("DOUBLE", "FLOAT", "DECIMAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT")
-PARQUET_COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
-    "metering": {
-        "record_id": TEXT_TYPES,
-        "meter_api_name": TEXT_TYPES,
-        "customer_id": TEXT_TYPES,
-        "window_start": TIMESTAMP_TYPES,
-        "window_end": TIMESTAMP_TYPES,
-        "value": NUMBER_TYPES,
-        "exported_at": TIMESTAMP_TYPES,
-    },
+
+# The DuckDB types a Parquet column may have, by the type its reader declares for it.
+TYPE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "varchar": ("VARCHAR",),
+    "timestamp": ("TIMESTAMP",),
+    "double": ("DOUBLE", "FLOAT", "DECIMAL", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT"),
 }
 
 LINE_TYPE = "STRUCT(line VARCHAR, is_malformed BOOLEAN, fields VARCHAR[])[]"
@@ -63,7 +60,7 @@ class Plugin(BasePlugin):
         conn.create_function(
             "raw_file_check",
             raw_file_check,
-            ["VARCHAR", "VARCHAR", "VARCHAR"],
+            ["VARCHAR", "VARCHAR", "VARCHAR[]"],
             CHECK_TYPE,
             side_effects=True,
         )
@@ -76,11 +73,13 @@ class Plugin(BasePlugin):
         )
 
 
-def raw_file_check(path: str, file_format: str, source_system: str) -> dict[str, str | None]:
-    """How a file can be read: fast, lines or unreadable (with the problem in words)."""
+def raw_file_check(path: str, file_format: str, columns: list[str]) -> dict[str, str | None]:
+    """How a file can be read: fast, lines or unreadable (with the problem in words). `columns`:
+    for Parquet, the columns its reader reads, each as "<name> <declared type>"."""
     try:
         if file_format == "parquet":
-            problem = parquet_problem(path, PARQUET_COLUMNS.get(source_system, {}))
+            declared = dict(column.split(" ", 1) for column in columns or [])
+            problem = parquet_problem(path, declared)
             return {"read_as": "unreadable" if problem else "fast", "problem": problem}
         return text_check(path, csv_format=file_format == "csv")
     except OSError as error:
@@ -94,6 +93,8 @@ def text_check(path: str, *, csv_format: bool) -> dict[str, str | None]:
         return {"read_as": "lines", "problem": "empty file"}
     reasons: list[str] = []
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    line_ends = LineEnds()
+    pending = b""
     line_bytes = 0
     first = True
     try:
@@ -114,14 +115,21 @@ def text_check(path: str, *, csv_format: bool) -> dict[str, str | None]:
                         reasons.append("not UTF-8")
                 if b"\x00" in chunk and "NUL byte" not in reasons:
                     reasons.append("NUL byte")
+                line_ends.count(chunk)
                 line_bytes, too_long = longest_line_exceeds(chunk, line_bytes)
                 if too_long and "long line" not in reasons:
                     reasons.append("long line")
-                if csv_format and b'"' in chunk and "open quote" not in reasons:
-                    # a chunk may end inside a line: only whole lines are checked
-                    whole = chunk[: chunk.rfind(b"\n") + 1] if len(chunk) == CHUNK_BYTES else chunk
-                    if OPEN_QUOTE_LINE.search(whole):
-                        reasons.append("open quote")
+                if csv_format and "quote out of place" not in reasons:
+                    # a chunk may end inside a line: that line is checked with the next chunk
+                    cut = chunk.rfind(b"\n") + 1
+                    whole = pending + chunk[:cut] if cut else b""
+                    if b'"' in whole and not quotes_in_place(whole):
+                        reasons.append("quote out of place")
+                    pending = chunk[cut:] if cut else pending + chunk
+        if csv_format and "quote out of place" not in reasons and not quotes_in_place(pending):
+            reasons.append("quote out of place")
+        if not line_ends.consistent():
+            reasons.append("mixed line ends")
         if "not UTF-8" not in reasons:
             try:
                 decoder.decode(b"", final=True)
@@ -132,6 +140,36 @@ def text_check(path: str, *, csv_format: bool) -> dict[str, str | None]:
     if reasons:
         return {"read_as": "lines", "problem": ", ".join(reasons)}
     return {"read_as": "fast", "problem": None}
+
+
+def quotes_in_place(text: bytes) -> bool:
+    """Every line of the text that holds a double quote is a CSV line as RFC 4180 writes it."""
+    return all(CSV_LINE.fullmatch(line.group()) for line in QUOTED_LINE.finditer(text))
+
+
+class LineEnds:
+    """Counts a file's line ends: DuckDB's reader takes one kind for the whole file (LF or CRLF,
+    detected from its start), so a file that mixes them, or holds a carriage return inside a
+    line, is read line by line."""
+
+    def __init__(self) -> None:
+        self.line_feeds = 0
+        self.carriage_returns = 0
+        self.crlf = 0
+        self.ends_in_carriage_return = False
+
+    def count(self, chunk: bytes) -> None:
+        self.line_feeds += chunk.count(b"\n")
+        self.carriage_returns += chunk.count(b"\r")
+        self.crlf += chunk.count(b"\r\n")
+        # a CRLF split between two chunks
+        if self.ends_in_carriage_return and chunk.startswith(b"\n"):
+            self.crlf += 1
+        self.ends_in_carriage_return = chunk.endswith(b"\r")
+
+    def consistent(self) -> bool:
+        """Only LF, or only CRLF."""
+        return self.carriage_returns == 0 or (self.carriage_returns == self.crlf == self.line_feeds)
 
 
 def longest_line_exceeds(chunk: bytes, carried: int) -> tuple[int, bool]:
@@ -169,7 +207,7 @@ def looks_like_text(sample: bytes) -> bool:
 def raw_file_lines(path: str, file_format: str) -> list[dict[str, object]]:
     """Every line of a text file (.gz inflated, a BOM at its start and line ends dropped): its
     text, bytes that are not UTF-8 and NUL bytes shown as U+FFFD, whether it is malformed (such
-    bytes, or for CSV a quote left open), and for CSV its fields."""
+    bytes, or for CSV quotes that do not close), and for CSV its fields."""
     with open_raw(path) as stream:
         content = stream.read()
     content = content.removeprefix(UTF8_BOM)
@@ -208,9 +246,10 @@ def is_utf8(raw: bytes) -> bool:
     return True
 
 
-def parquet_problem(path: str, columns: dict[str, tuple[str, ...]]) -> str | None:
-    """Why a Parquet file cannot be read, or None: it is read whole (the source's columns) by a
-    connection of its own, so that nothing it holds can stop the build's connection."""
+def parquet_problem(path: str, columns: dict[str, str]) -> str | None:
+    """Why a Parquet file cannot be read, or None: it is read whole (the source's columns, each of
+    the declared type's family) by a connection of its own, so that nothing it holds can stop the
+    build's connection."""
     with duckdb.connect() as connection:
         try:
             described = connection.execute(
@@ -223,8 +262,8 @@ def parquet_problem(path: str, columns: dict[str, tuple[str, ...]]) -> str | Non
                 return "lacks the column(s) " + ", ".join(missing)
             wrong = [
                 f"{name} is {types[name]}"
-                for name, accepted in columns.items()
-                if not types[name].startswith(accepted)
+                for name, declared in columns.items()
+                if not types[name].startswith(TYPE_FAMILIES.get(declared.lower(), (types[name],)))
             ]
             if wrong:
                 return "column(s) of another type: " + ", ".join(wrong)
