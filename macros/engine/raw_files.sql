@@ -8,6 +8,16 @@
     Raw files are immutable once delivered; a file that was read and then changed or vanished stops
     the build with a message (its records are already billed from), until it is put back or the
     models are rebuilt with --full-refresh.
+
+    No content of a file stops a build (SPEC 2.1). Each new file is checked first
+    (raw_file_checks) and read one of three ways: `fast`, by the engine's own reader, as every
+    clean file is; `lines`, line by line, when some line would stop that reader (bytes that are
+    not UTF-8, a NUL byte, a line beyond the reader's limit, a CSV quote left open): such a line
+    is one record with read_problem 'malformed_record' and the rest of the file is read;
+    `unreadable`, when the file cannot be read at all: one record with read_problem
+    'unreadable_file', a null record number and the error in words as its content. An unreadable
+    file was never read: every build checks it again (its record is replaced, see
+    forget_unreadable_raw_files), so it may be removed or replaced without --full-refresh.
     Engine-specific: DuckDB is the default implementation; other engines dispatch.
 -#}
 
@@ -17,9 +27,10 @@
 
 {#- The files to read for a staging model: every file matching the patterns on a full build; on an
     incremental build only those not read before. Returns a list of dicts (path, name, size,
-    modified_at, md5). Engines differ only in how they list and hash files
-    (raw_file_listing, raw_file_md5s). -#}
-{% macro raw_files_to_read(source_system, patterns) -%}
+    modified_at, md5, read_as, problem). Engines differ in how they list, hash and check files
+    (raw_file_listing, raw_file_md5s, raw_file_checks). `columns`: a Parquet reader's columns
+    and their types, which each file must hold. -#}
+{% macro raw_files_to_read(source_system, patterns, columns=none) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- set found = raw_file_listing(source_system, patterns) -%}
     {%- set loaded = {} -%}
@@ -31,8 +42,11 @@
                 ~ "rebuild it once with `dbt build --full-refresh`."
             ) }}
         {%- endif -%}
+        {#- an unreadable file was never read: it is checked and read again as a new file (where
+            the engine can forget its record, see forget_unreadable_raw_files) -#}
         {%- set previous = run_query(
             "select distinct file_name, file_size, cast(file_modified_at as string), file_md5 from " ~ this
+            ~ (" where invalid_reason is distinct from 'unreadable_file'" if raw_files_forget_unreadable() else "")
         ) -%}
         {%- for row in previous.rows -%}
             {%- do loaded.update({row[0]: {'size': row[1], 'modified_at': row[2], 'md5': row[3]}}) -%}
@@ -74,7 +88,75 @@
         {%- set hashes = raw_file_md5s(source_system, hashable) -%}
         {%- for file in hashable -%}{%- do file.update({'md5': hashes[file['name']]}) -%}{%- endfor -%}
     {%- endif -%}
+    {#- how each new file can be read: fast, lines or unreadable (with the problem in words) -#}
+    {%- if files | length > 0 -%}
+        {%- set file_format = 'parquet' if '*.parquet' in patterns else ('csv' if '*.csv' in patterns else 'lines') -%}
+        {%- set checks = raw_file_checks(source_system, files, file_format, columns or {}) -%}
+        {%- for file in files -%}
+            {%- do file.update(checks[file['path']]) -%}
+        {%- endfor -%}
+    {%- endif -%}
     {{ return(files) }}
+{%- endmacro %}
+
+{#- How each file can be read, by path: {read_as: fast | lines | unreadable, problem}. -#}
+{% macro raw_file_checks(source_system, files, file_format, columns) -%}
+    {{ return(adapter.dispatch('raw_file_checks', 'usage_billing')(source_system, files, file_format, columns)) }}
+{%- endmacro %}
+
+{#- DuckDB: raw_file_check, a Python function that the profile's plugin
+    loader.dbt_plugins.raw_files registers on the connection, reads each new file once without
+    parsing it (inflating .gz, opening Parquet with a connection of its own). -#}
+{% macro default__raw_file_checks(source_system, files, file_format, columns) -%}
+    {%- set registered = run_query(
+        "select count(*) from duckdb_functions() where function_name = 'raw_file_check'"
+    ).columns[0].values()[0] -%}
+    {%- if registered == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "The DuckDB connection has no function raw_file_check: add the plugin to the profile "
+            ~ "(profiles.yml, under the DuckDB output: `plugins: [{module: loader.dbt_plugins.raw_files}]`, "
+            ~ "as in profiles.example.yml)."
+        ) }}
+    {%- endif -%}
+    {%- set paths = [] -%}
+    {%- for file in files -%}{%- do paths.append('(' ~ sql_text(file['path']) ~ ')') -%}{%- endfor -%}
+    {%- set declared = [] -%}
+    {%- for column, type in columns.items() -%}{%- do declared.append(sql_text(column ~ ' ' ~ type)) -%}{%- endfor -%}
+    {%- set result = run_query(
+        "select path, checked.read_as, checked.problem from (select path, raw_file_check(path, '"
+        ~ file_format ~ "', cast([" ~ declared | join(', ') ~ "] as varchar[])) as checked from (values "
+        ~ paths | join(', ') ~ ") as paths (path))"
+    ) -%}
+    {%- set checks = {} -%}
+    {%- for row in result.rows -%}
+        {%- do checks.update({row[0]: {'read_as': row[1], 'problem': row[2]}}) -%}
+    {%- endfor -%}
+    {{ return(checks) }}
+{%- endmacro %}
+
+{#- A pre-hook of each staging model (and of the incremental classification): an incremental
+    build first forgets the records of the files it found unreadable before, and checks those
+    files again as new ones (a file removed since leaves nothing behind; a replaced one is read). -#}
+{% macro forget_unreadable_raw_files(reason_column='invalid_reason') -%}
+    {%- if is_incremental() and raw_files_forget_unreadable() -%}
+        delete from {{ this }} where {{ reason_column }} = 'unreadable_file'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Whether the engine deletes rows from the staging tables (appended to, incrementally): Spark's
+    default parquet tables cannot, so there a file found unreadable stays known as read (removing it
+    needs --full-refresh). -#}
+{% macro raw_files_forget_unreadable() -%}
+    {{ return(adapter.dispatch('raw_files_forget_unreadable', 'usage_billing')()) }}
+{%- endmacro %}
+
+{% macro default__raw_files_forget_unreadable() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{#- A SQL text literal. -#}
+{% macro sql_text(text) -%}
+    '{{ text | string | replace("'", "''") }}'
 {%- endmacro %}
 
 {#- The files of a source folder matching the patterns: [{path, name, size, modified_at (text)}],
@@ -132,7 +214,9 @@
     cast(null as string) as file_md5
 {%- endmacro %}
 
-{#- One row per text line: the file, record_number (1-based line) and raw_line. -#}
+{#- One row per text line: the file, record_number (1-based line), raw_line and read_problem
+    (null, 'malformed_record' for a line of bytes that are not UTF-8 or with a NUL byte, or
+    'unreadable_file' for the one record of a file that cannot be read, its error as raw_line). -#}
 {% macro read_raw_lines(source_system, patterns) -%}
     {{ return(adapter.dispatch('read_raw_lines', 'usage_billing')(source_system, patterns)) }}
 {%- endmacro %}
@@ -143,7 +227,8 @@
         select
             {{ raw_file_metadata_columns() }},
             cast(null as bigint) as record_number,
-            cast(null as varchar) as raw_line
+            cast(null as varchar) as raw_line,
+            cast(null as varchar) as read_problem
         where false
     {%- else -%}
         with
@@ -151,10 +236,12 @@
         -- each file read on its own by one thread, in order: its ordinality is the line number
         raw_lines as (
             {% for file in files -%}
+            {% if file.read_as == 'fast' -%}
             select
                 '{{ file.path }}' as file_path,
                 ordinality as record_number,
-                raw_line
+                raw_line,
+                cast(null as varchar) as read_problem
             from read_csv(
                 '{{ file.path }}',
                 columns = {'raw_line': 'VARCHAR'},
@@ -165,6 +252,12 @@
                 escape = '',
                 parallel = false
             ) with ordinality
+            {%- elif file.read_as == 'lines' %}
+            -- {{ file.problem }}: read line by line
+            {{ raw_file_lines_read(file, 'lines') }}
+            {%- else %}
+            {{ raw_file_unreadable(file) }}
+            {%- endif %}
             {% if not loop.last %}union all
             {% endif %}
             {%- endfor %}
@@ -176,11 +269,38 @@
             raw_files.file_modified_at,
             raw_files.file_md5,
             raw_lines.record_number,
-            raw_lines.raw_line
+            raw_lines.raw_line,
+            raw_lines.read_problem
         from raw_lines
         inner join {{ raw_file_metadata_values(files) }}
             on raw_lines.file_path = raw_files.file_path
     {%- endif -%}
+{%- endmacro %}
+
+{#- The lines of a file that the engine's reader cannot read whole, from raw_file_lines: file_path,
+    record_number, raw_line (bytes that are not UTF-8 shown as U+FFFD), read_problem, and for CSV
+    the line's fields (null when malformed). -#}
+{% macro raw_file_lines_read(file, file_format) -%}
+    select
+        '{{ file.path }}' as file_path,
+        file_lines.record_number,
+        file_lines.item.line as raw_line,
+        case when file_lines.item.is_malformed then 'malformed_record' end as read_problem
+        {%- if file_format == 'csv' %},
+        file_lines.item.fields as fields
+        {%- endif %}
+    from
+        (select raw_file_lines({{ sql_text(file.path) }}, '{{ file_format }}') as items) as read_file,
+        unnest(read_file.items) with ordinality as file_lines (item, record_number)
+{%- endmacro %}
+
+{#- The one record of a file that cannot be read: its path, no record number, the error in words. -#}
+{% macro raw_file_unreadable(file) -%}
+    select
+        '{{ file.path }}' as file_path,
+        cast(null as bigint) as record_number,
+        {{ sql_text('unreadable file: ' ~ file.problem) }} as raw_line,
+        'unreadable_file' as read_problem
 {%- endmacro %}
 
 {#- One row per CSV data row: the file, record_number (line, the header is line 1), the named
@@ -202,7 +322,8 @@
             {% for column in columns %}cast(null as varchar) as "{{ column }}",
             {% endfor %}cast(null as integer) as field_count,
             cast(null as integer) as header_field_count,
-            cast(null as varchar) as raw_record
+            cast(null as varchar) as raw_record,
+            cast(null as varchar) as read_problem
         where false
     {%- else -%}
         with
@@ -210,10 +331,13 @@
         -- each file read on its own by one thread, in order: its ordinality is the line number
         csv_lines as (
             {% for file in files -%}
+            {% if file.read_as == 'fast' -%}
             select
                 '{{ file.path }}' as file_path,
                 ordinality as record_number,
-                {% for i in range(1, width + 1) %}f{{ i }}{% if not loop.last %}, {% endif %}{% endfor %}
+                {% for i in range(1, width + 1) %}f{{ i }},
+                {% endfor %}cast(null as varchar) as raw_line,
+                cast(null as varchar) as read_problem
             from read_csv(
                 '{{ file.path }}',
                 columns = { {%- for i in range(1, width + 1) %}'f{{ i }}': 'VARCHAR'{% if not loop.last %}, {% endif %}{% endfor -%} },
@@ -227,6 +351,26 @@
                 strict_mode = false,
                 parallel = false
             ) with ordinality
+            {%- elif file.read_as == 'lines' %}
+            -- {{ file.problem }}: read line by line, each line's fields split as CSV
+            select
+                file_path,
+                record_number,
+                {% for i in range(1, width + 1) %}fields[{{ i }}] as f{{ i }},
+                {% endfor %}raw_line,
+                read_problem
+            from ({{ raw_file_lines_read(file, 'csv') | indent(16) }}) as file_lines
+            -- blank lines are not records
+            where raw_line <> ''
+            {%- else %}
+            select
+                file_path,
+                record_number,
+                {% for i in range(1, width + 1) %}cast(null as varchar) as f{{ i }},
+                {% endfor %}raw_line,
+                read_problem
+            from ({{ raw_file_unreadable(file) | indent(16) }}) as unreadable_file
+            {%- endif %}
             {% if not loop.last %}union all
             {% endif %}
             {%- endfor %}
@@ -236,16 +380,18 @@
             select
                 file_path,
                 record_number,
+                read_problem,
                 {% for i in range(1, width + 1) %}f{{ i }},
                 {% endfor %}{% for i in range(1, width + 1) %}(case when f{{ i }} is null then 0 else 1 end){% if not loop.last %} + {% endif %}{% endfor %} as field_count,
-                -- the row as it was read: its fields, quoted where CSV needs it
-                concat_ws(
+                -- the row as it was read: its fields, quoted where CSV needs it (a line that could
+                -- not be split, or a file's error, as it is)
+                case when read_problem is not null then raw_line else concat_ws(
                     ','{% for i in range(1, width + 1) %},
                     case
                         when f{{ i }} like '%,%' or f{{ i }} like '%"%' then '"' || replace(f{{ i }}, '"', '""') || '"'
                         else f{{ i }}
                     end{% endfor %}
-                ) as raw_record
+                ) end as raw_record
             from csv_lines
         ),
 
@@ -272,13 +418,15 @@
                 {% endfor %}end as "{{ column }}",
             {% endfor %}csv_rows.field_count,
             csv_headers.field_count as header_field_count,
-            csv_rows.raw_record
+            csv_rows.raw_record,
+            csv_rows.read_problem
         from csv_rows
-        inner join csv_headers
+        -- an unreadable file has no header
+        left join csv_headers
             on csv_rows.file_path = csv_headers.file_path
         inner join {{ raw_file_metadata_values(files) }}
             on csv_rows.file_path = raw_files.file_path
-        where csv_rows.record_number > 1
+        where csv_rows.record_number > 1 or csv_rows.read_problem = 'unreadable_file'
     {%- endif -%}
 {%- endmacro %}
 
@@ -288,28 +436,62 @@
 {%- endmacro %}
 
 {% macro default__read_raw_parquet(source_system, columns) -%}
-    {%- set files = raw_files_to_read(source_system, ['*.parquet']) -%}
+    {%- set files = raw_files_to_read(source_system, ['*.parquet'], columns) -%}
+    {%- set readable = files | selectattr('read_as', 'equalto', 'fast') | list -%}
+    {%- set unreadable = files | rejectattr('read_as', 'equalto', 'fast') | list -%}
     {%- if files | length == 0 -%}
         select
             {{ raw_file_metadata_columns() }},
             cast(null as bigint) as record_number,
-            {% for column, type in columns.items() %}cast(null as {{ type }}) as {{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+            {% for column, type in columns.items() %}cast(null as {{ type }}) as {{ column }},
+            {% endfor %}cast(null as varchar) as read_problem,
+            cast(null as varchar) as read_error
         where false
     {%- else -%}
+        with
+
+        parquet_rows as (
+            {% if readable | length > 0 -%}
+            select
+                filename as file_path,
+                file_row_number + 1 as record_number,
+                {% for column, type in columns.items() %}{{ column }},
+                {% endfor %}cast(null as varchar) as read_problem,
+                cast(null as varchar) as read_error
+            from read_parquet(
+                [{% for file in readable %}'{{ file.path }}'{% if not loop.last %}, {% endif %}{% endfor %}],
+                union_by_name = true,
+                filename = true,
+                file_row_number = true
+            )
+            {%- if unreadable | length > 0 %}
+            union all
+            {% endif %}
+            {%- endif %}
+            {%- for file in unreadable %}
+            -- a file that cannot be read: one record
+            select
+                '{{ file.path }}' as file_path,
+                cast(null as bigint) as record_number,
+                {% for column, type in columns.items() %}cast(null as {{ type }}) as {{ column }},
+                {% endfor %}'unreadable_file' as read_problem,
+                {{ sql_text('unreadable file: ' ~ file.problem) }} as read_error
+            {% if not loop.last %}union all
+            {% endif %}
+            {%- endfor %}
+        )
+
         select
             raw_files.file_name,
             raw_files.file_size,
             raw_files.file_modified_at,
             raw_files.file_md5,
-            parquet_rows.file_row_number + 1 as record_number,
-            {% for column, type in columns.items() %}parquet_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
-        from read_parquet(
-            [{% for file in files %}'{{ file.path }}'{% if not loop.last %}, {% endif %}{% endfor %}],
-            union_by_name = true,
-            filename = true,
-            file_row_number = true
-        ) as parquet_rows
+            parquet_rows.record_number,
+            {% for column, type in columns.items() %}parquet_rows.{{ column }},
+            {% endfor %}parquet_rows.read_problem,
+            parquet_rows.read_error
+        from parquet_rows
         inner join {{ raw_file_metadata_values(files) }}
-            on parquet_rows.filename = raw_files.file_path
+            on parquet_rows.file_path = raw_files.file_path
     {%- endif -%}
 {%- endmacro %}

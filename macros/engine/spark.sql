@@ -293,6 +293,92 @@
     {{ return(hashes) }}
 {%- endmacro %}
 
+{#- Spark's default parquet tables take no delete: a file found unreadable stays known as read. -#}
+{% macro spark__raw_files_forget_unreadable() -%}
+    {{ return(false) }}
+{%- endmacro %}
+
+{#- How each file can be read, by path, from its bytes (binaryFile): Spark's text reader takes
+    bytes that are not UTF-8, NUL bytes and long lines (the readers mark such lines malformed), so
+    a readable file is `fast`; an empty text file is `empty` (no records); a file is `unreadable`
+    when a .gz file does not start as gzip, a Parquet file lacks Parquet's PAR1 marks at its start
+    and end or a column of its source, or a text file's first 8 KiB are not text (as
+    raw_file_check on DuckDB). A gzip stream
+    truncated inside, or a Parquet file broken inside, is not seen from SQL: it still stops a Spark
+    build. -#}
+{% macro spark__raw_file_checks(source_system, files, file_format, columns) -%}
+    {%- set checks = {} -%}
+    {%- set parquet_columns = columns.keys() | map('lower') | list -%}
+    {%- set result = run_query(
+        "select _metadata.file_name, length(content), hex(substring(content, 1, 4)), hex(substring(content, -4, 4)), "
+        ~ "make_valid_utf8(cast(substring(content, 1, 8192) as string)) from binaryFile.`" ~ spark_raw_files_glob(source_system, files) ~ "`"
+    ) -%}
+    {%- set found = {} -%}
+    {%- for row in result.rows -%}{%- do found.update({row[0]: row}) -%}{%- endfor -%}
+    {%- for file in files -%}
+        {%- set row = found[file['name']] -%}
+        {%- set size, head, tail, sample = row[1], row[2], row[3], row[4] or '' -%}
+        {%- set check = {'read_as': 'fast', 'problem': none} -%}
+        {%- if file_format == 'parquet' -%}
+            {%- if size < 12 or head != '50415231' or tail != '50415231' -%}
+                {%- set check = {'read_as': 'unreadable', 'problem': 'not a Parquet file: it lacks the PAR1 marks at its start and end'} -%}
+            {%- else -%}
+                {#- the source's columns, from the file's schema -#}
+                {%- set present = run_query(
+                    "select * from parquet.`" ~ spark_raw_files_glob(source_system, [file]) ~ "` limit 0"
+                ).column_names | map('lower') | list -%}
+                {%- set missing = parquet_columns | reject('in', present) | list -%}
+                {%- if missing | length > 0 -%}
+                    {%- set check = {'read_as': 'unreadable', 'problem': 'lacks the column(s) ' ~ missing | join(', ')} -%}
+                {%- endif -%}
+            {%- endif -%}
+        {%- elif size == 0 -%}
+            {%- set check = {'read_as': 'empty', 'problem': 'empty file'} -%}
+        {%- elif file['name'].endswith('.gz') -%}
+            {%- if size < 18 or head[:4] != '1F8B' -%}
+                {%- set check = {'read_as': 'unreadable', 'problem': 'not a gzip file: it does not start with the gzip magic bytes'} -%}
+            {%- endif -%}
+        {%- else -%}
+            {%- set text = sample[1:] if sample.startswith('\ufeff') else sample -%}
+            {%- set text = text[:-3] if size > 8192 else text -%}
+            {%- set ns = namespace(bad=0) -%}
+            {%- for char in text -%}
+                {%- if char == '\ufffd' or (char < ' ' and char not in '\t\n\r\f') -%}{%- set ns.bad = ns.bad + 1 -%}{%- endif -%}
+            {%- endfor -%}
+            {%- if text | length > 0 and ns.bad / (text | length) > 0.1 -%}
+                {%- set check = {'read_as': 'unreadable', 'problem': "not a text file: its first bytes are mostly not UTF-8 text (a binary or compressed file under a text file's name)"} -%}
+            {%- endif -%}
+        {%- endif -%}
+        {%- do checks.update({file['path']: check}) -%}
+    {%- endfor -%}
+    {{ return(checks) }}
+{%- endmacro %}
+
+{#- A line as read by Spark's text reader: malformed when its bytes are not UTF-8 or hold a NUL
+    byte, shown with U+FFFD for both; a BOM at the file's start dropped. -#}
+{% macro spark_line_problem(line) -%}
+    case when not is_valid_utf8({{ line }}) or instr({{ line }}, char(0)) > 0 then 'malformed_record' end
+{%- endmacro %}
+
+{% macro spark_line_text(line, record_number) -%}
+    replace(
+        case when {{ record_number }} = 1 then regexp_replace(make_valid_utf8({{ line }}), '^\\x{FEFF}', '') else make_valid_utf8({{ line }}) end,
+        char(0), '\uFFFD'
+    )
+{%- endmacro %}
+
+{#- The one record of each file that cannot be read (file_name, null record number, problem). -#}
+{% macro spark_unreadable_files(files) -%}
+    {%- for file in files %}
+    select
+        {{ spark_string_literal(file['name']) }} as file_name,
+        cast(null as bigint) as record_number,
+        {{ spark_string_literal('unreadable file: ' ~ file['problem']) }} as raw_line,
+        'unreadable_file' as read_problem
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
 {#- One glob for the named files of a source folder: <folder>/{name,name}, glob characters escaped. -#}
 {% macro spark_raw_files_glob(source_system, files) -%}
     {%- set names = [] -%}
@@ -340,26 +426,42 @@
 {#- Text lines (\n or \r\n; .gz inflated), numbered as lines, a blank line as null, as on DuckDB. -#}
 {% macro spark__read_raw_lines(source_system, patterns) -%}
     {%- set files = raw_files_to_read(source_system, patterns) -%}
-    {%- if files | length == 0 -%}
+    {%- set readable = files | selectattr('read_as', 'equalto', 'fast') | list -%}
+    {%- set unreadable = files | selectattr('read_as', 'equalto', 'unreadable') | list -%}
+    {%- if readable | length + unreadable | length == 0 -%}
         select
             {{ spark_raw_file_metadata_columns() }},
             cast(null as bigint) as record_number,
-            cast(null as string) as raw_line
+            cast(null as string) as raw_line,
+            cast(null as string) as read_problem
         where false
     {%- else -%}
         with
 
         raw_lines as (
+            {% if readable | length > 0 -%}
             select
                 file_name,
-                {{ spark_raw_record_number() }} as record_number,
-                raw_line
+                record_number,
+                {{ spark_line_text('raw_line', 'record_number') }} as raw_line,
+                {{ spark_line_problem('raw_line') }} as read_problem
             from (
                 select
-                    {{ spark_raw_file_position() }},
-                    nullif(value, '') as raw_line
-                from text.`{{ spark_raw_files_glob(source_system, files) }}`
-            ) as lines
+                    file_name,
+                    {{ spark_raw_record_number() }} as record_number,
+                    raw_line
+                from (
+                    select
+                        {{ spark_raw_file_position() }},
+                        nullif(value, '') as raw_line
+                    from text.`{{ spark_raw_files_glob(source_system, readable) }}`
+                ) as lines
+            ) as numbered
+            {%- if unreadable | length > 0 %}
+            union all
+            {% endif %}
+            {%- endif %}
+            {{- spark_unreadable_files(unreadable) }}
         )
 
         select
@@ -368,7 +470,8 @@
             raw_files.file_modified_at,
             raw_files.file_md5,
             raw_lines.record_number,
-            raw_lines.raw_line
+            raw_lines.raw_line,
+            raw_lines.read_problem
         from raw_lines
         inner join {{ spark_raw_file_metadata_values(files) }}
             on raw_lines.file_name = raw_files.file_name
@@ -382,24 +485,50 @@
     break inside quotes). -#}
 {% macro spark__read_raw_csv(source_system, columns) -%}
     {%- set files = raw_files_to_read(source_system, ['*.csv']) -%}
+    {%- set readable = files | selectattr('read_as', 'equalto', 'fast') | list -%}
+    {%- set unreadable = files | selectattr('read_as', 'equalto', 'unreadable') | list -%}
     {%- set width = columns | length + 4 -%}
-    {%- if files | length == 0 -%}
+    {%- if readable | length + unreadable | length == 0 -%}
         select
             {{ spark_raw_file_metadata_columns() }},
             cast(null as bigint) as record_number,
             {% for column in columns %}cast(null as string) as `{{ column }}`,
             {% endfor %}cast(null as int) as field_count,
             cast(null as int) as header_field_count,
-            cast(null as string) as raw_record
+            cast(null as string) as raw_record,
+            cast(null as string) as read_problem
         where false
     {%- else -%}
         with
+
+        {% if readable | length > 0 -%}
+        numbered_lines as (
+            select
+                file_path,
+                file_name,
+                {{ spark_raw_record_number() }} as record_number,
+                {{ spark_line_text('value', spark_raw_record_number()) }} as line,
+                -- bytes that are not UTF-8, a NUL byte, or a quote left open at the line's end
+                coalesce(
+                    {{ spark_line_problem('value') }},
+                    case when (length(value) - length(replace(value, '"', ''))) % 2 = 1 then 'malformed_record' end
+                ) as read_problem
+            from (
+                select
+                    {{ spark_raw_file_position() }},
+                    value
+                from text.`{{ spark_raw_files_glob(source_system, readable) }}`
+                where value <> ''
+            ) as lines
+        ),
 
         csv_lines as (
             select
                 file_path,
                 file_name,
-                {{ spark_raw_record_number() }} as record_number,
+                record_number,
+                line,
+                read_problem,
                 from_csv(
                     line,
                     '{% for i in range(1, width + 1) %}f{{ i }} string{% if not loop.last %}, {% endif %}{% endfor %}',
@@ -407,13 +536,7 @@
                 ) as parsed,
                 -- fields in the line: separators outside quoted text, plus one
                 size(split(regexp_replace(line, '"(?:[^"]|"")*"', ''), ',', -1)) as fields_in_line
-            from (
-                select
-                    {{ spark_raw_file_position() }},
-                    value as line
-                from text.`{{ spark_raw_files_glob(source_system, files) }}`
-                where value <> ''
-            ) as lines
+            from numbered_lines
         ),
 
         csv_rows as (
@@ -421,9 +544,10 @@
                 file_path,
                 file_name,
                 record_number,
+                read_problem,
                 {% for i in range(1, width + 1) %}case when fields_in_line >= {{ i }} then coalesce(parsed.f{{ i }}, '') end as f{{ i }},
                 {% endfor %}least(fields_in_line, {{ width }}) as field_count,
-                concat_ws(
+                case when read_problem is not null then line else concat_ws(
                     ','{% for i in range(1, width + 1) %},
                     case
                         when fields_in_line < {{ i }} then null
@@ -431,12 +555,46 @@
                             then '"' || replace(parsed.f{{ i }}, '"', '""') || '"'
                         else coalesce(parsed.f{{ i }}, '')
                     end{% endfor %}
-                ) as raw_record
+                ) end as raw_record
             from csv_lines
         ),
 
         csv_headers as (
             select * from csv_rows where record_number = 1
+        ),
+        {%- endif %}
+
+        csv_records as (
+            {% if readable | length > 0 -%}
+            select
+                csv_rows.file_name,
+                csv_rows.record_number,
+                {% for column in columns %}case
+                    {% for i in range(1, width + 1) %}when trim(csv_headers.f{{ i }}) = '{{ column }}' then csv_rows.f{{ i }}
+                    {% endfor %}end as `{{ column }}`,
+                {% endfor %}csv_rows.field_count,
+                csv_headers.field_count as header_field_count,
+                csv_rows.raw_record,
+                csv_rows.read_problem
+            from csv_rows
+            inner join csv_headers
+                on csv_rows.file_path = csv_headers.file_path
+            where csv_rows.record_number > 1
+            {%- if unreadable | length > 0 %}
+            union all
+            {% endif %}
+            {%- endif %}
+            {%- for file in unreadable %}
+            select
+                {{ spark_string_literal(file['name']) }} as file_name,
+                cast(null as bigint) as record_number,
+                {% for column in columns %}cast(null as string) as `{{ column }}`,
+                {% endfor %}cast(null as int) as field_count,
+                cast(null as int) as header_field_count,
+                {{ spark_string_literal('unreadable file: ' ~ file['problem']) }} as raw_record,
+                'unreadable_file' as read_problem
+            {% if not loop.last %}union all{% endif %}
+            {%- endfor %}
         )
 
         select
@@ -444,30 +602,30 @@
             raw_files.file_size,
             raw_files.file_modified_at,
             raw_files.file_md5,
-            csv_rows.record_number,
-            {% for column in columns %}case
-                {% for i in range(1, width + 1) %}when trim(csv_headers.f{{ i }}) = '{{ column }}' then csv_rows.f{{ i }}
-                {% endfor %}end as `{{ column }}`,
-            {% endfor %}csv_rows.field_count,
-            csv_headers.field_count as header_field_count,
-            csv_rows.raw_record
-        from csv_rows
-        inner join csv_headers
-            on csv_rows.file_path = csv_headers.file_path
+            csv_records.record_number,
+            {% for column in columns %}csv_records.`{{ column }}`,
+            {% endfor %}csv_records.field_count,
+            csv_records.header_field_count,
+            csv_records.raw_record,
+            csv_records.read_problem
+        from csv_records
         inner join {{ spark_raw_file_metadata_values(files) }}
-            on csv_rows.file_name = raw_files.file_name
-        where csv_rows.record_number > 1
+            on csv_records.file_name = raw_files.file_name
     {%- endif -%}
 {%- endmacro %}
 
 {#- Parquet: columns matched by name across files (mergeSchema); record_number is the row index. -#}
 {% macro spark__read_raw_parquet(source_system, columns) -%}
-    {%- set files = raw_files_to_read(source_system, ['*.parquet']) -%}
+    {%- set files = raw_files_to_read(source_system, ['*.parquet'], columns) -%}
+    {%- set readable = files | selectattr('read_as', 'equalto', 'fast') | list -%}
+    {%- set unreadable = files | rejectattr('read_as', 'equalto', 'fast') | list -%}
     {%- if files | length == 0 -%}
         select
             {{ spark_raw_file_metadata_columns() }},
             cast(null as bigint) as record_number,
-            {% for column, type in columns.items() %}cast(null as {{ spark_type(type) }}) as {{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+            {% for column, type in columns.items() %}cast(null as {{ spark_type(type) }}) as {{ column }},
+            {% endfor %}cast(null as string) as read_problem,
+            cast(null as string) as read_error
         where false
     {%- else -%}
         select
@@ -476,13 +634,31 @@
             raw_files.file_modified_at,
             raw_files.file_md5,
             parquet_rows.record_number,
-            {% for column, type in columns.items() %}parquet_rows.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+            {% for column, type in columns.items() %}parquet_rows.{{ column }},
+            {% endfor %}parquet_rows.read_problem,
+            parquet_rows.read_error
         from (
+            {% if readable | length > 0 -%}
             select
                 _metadata.file_name as file_name,
                 _metadata.row_index + 1 as record_number,
-                {% for column, type in columns.items() %}{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
-            from parquet.`{{ spark_raw_files_glob(source_system, files) }}` with ('mergeSchema' = 'true')
+                {% for column, type in columns.items() %}{{ column }},
+                {% endfor %}cast(null as string) as read_problem,
+                cast(null as string) as read_error
+            from parquet.`{{ spark_raw_files_glob(source_system, readable) }}` with ('mergeSchema' = 'true')
+            {%- if unreadable | length > 0 %}
+            union all
+            {% endif %}
+            {%- endif %}
+            {%- for file in unreadable %}
+            select
+                {{ spark_string_literal(file['name']) }} as file_name,
+                cast(null as bigint) as record_number,
+                {% for column, type in columns.items() %}cast(null as {{ spark_type(type) }}) as {{ column }},
+                {% endfor %}'unreadable_file' as read_problem,
+                {{ spark_string_literal('unreadable file: ' ~ file['problem']) }} as read_error
+            {% if not loop.last %}union all{% endif %}
+            {%- endfor %}
         ) as parquet_rows
         inner join {{ spark_raw_file_metadata_values(files) }}
             on parquet_rows.file_name = raw_files.file_name

@@ -178,5 +178,6 @@
     {{ return([
         'malformed_record', 'missing_field', 'invalid_quantity', 'invalid_timestamp',
         'unknown_customer', 'unknown_metric', 'no_active_line', 'late_after_line_end',
+        'unreadable_file',
     ]) }}
 {%- endmacro %}

@@ -3,6 +3,7 @@
     incremental_strategy='delete+insert',
     unique_key='classification_key',
     on_schema_change='fail',
+    pre_hook="{{ forget_unreadable_raw_files('quarantine_reason') }}",
     post_hook="{{ keep_beside('segment_outcomes', 'int_usage_segment_outcomes', 'period_segment_id, segment_outcome') }}",
 ) }}
 
@@ -12,7 +13,8 @@
 -- the last run and of events in segments whose outcome changed (late usage, External IDs), and
 -- adds the unreadable records of files not read before: the filters of the macro
 -- incremental_records_to_classify (macros/incremental/incremental_events.sql), each `true` on a
--- full build.
+-- full build. The record of a file that could not be read at all (unreadable_file) is forgotten
+-- first and added again while the file is there.
 {%- set to_classify = incremental_records_to_classify() %}
 with
 

@@ -1,5 +1,6 @@
 -- One row per billing account × billing period × source system mapped to the account: whether the
--- source's watermark has passed the period's end instant plus the grace hours.
+-- source's watermark has passed the period's end instant plus the grace hours, and the source's
+-- files that cannot be read (SPEC 3.7: while one is there, the source closes no period).
 with
 
 period_segments as (
@@ -25,6 +26,16 @@ watermarks as (
         source_system,
         max(complete_through) as complete_through
     from signals
+    group by 1
+),
+
+-- per source the files quarantined whole as unreadable_file: they may hold records of any account
+unreadable_files as (
+    select
+        source_system,
+        {{ dbt.listagg('file_name', "', '", 'order by file_name') }} as unreadable_files
+    from {{ ref('int_usage_records_unioned') }}
+    where invalid_reason = 'unreadable_file'
     group by 1
 ),
 
@@ -73,12 +84,16 @@ final as (
         account_sources.source_system,
         watermarks.complete_through,
         period_requirements.required_complete_through,
-        coalesce(watermarks.complete_through >= period_requirements.required_complete_through, false) as is_source_complete
+        unreadable_files.unreadable_files,
+        coalesce(watermarks.complete_through >= period_requirements.required_complete_through, false)
+        and unreadable_files.source_system is null as is_source_complete
     from period_requirements
     left join account_sources
         on period_requirements.billing_account_id = account_sources.billing_account_id
     left join watermarks
         on account_sources.source_system = watermarks.source_system
+    left join unreadable_files
+        on account_sources.source_system = unreadable_files.source_system
 )
 
 select * from final

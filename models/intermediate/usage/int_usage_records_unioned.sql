@@ -22,7 +22,8 @@ unioned as (
 
 final as (
     select
-        source_system || ':' || file_name || ':' || cast(record_number as string) as raw_record_id,
+        -- a file that cannot be read is one record without a number: <source>:<file>:file
+        source_system || ':' || file_name || ':' || coalesce(cast(record_number as string), 'file') as raw_record_id,
         *
     from unioned
 )

@@ -41,12 +41,13 @@ quarantined as (
     inner join raw_records
         on usage_records.source_system = raw_records.source_system
             and usage_records.file_name = raw_records.file_name
-            and usage_records.record_number = raw_records.record_number
+            -- an unreadable file's one record has no number
+            and usage_records.record_number is not distinct from raw_records.record_number
 
     union all
 
     select
-        'watermarks:' || file_name || ':' || cast(record_number as string) as raw_record_id,
+        'watermarks:' || file_name || ':' || coalesce(cast(record_number as string), 'file') as raw_record_id,
         'watermarks' as source_system,
         file_name,
         record_number,

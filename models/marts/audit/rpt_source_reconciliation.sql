@@ -1,5 +1,7 @@
 -- One row per source system: raw records read and where each ended (used, duplicate, withdrawn,
--- quarantined by reason), conflicts among duplicates, and whether the counts balance.
+-- quarantined by reason), conflicts among duplicates, and whether the counts balance. A file that
+-- cannot be read counts as one record read and quarantined (unreadable_file); unreadable_files
+-- names those files.
 with
 
 classified as (
@@ -28,7 +30,10 @@ usage_counts as (
         {% for reason in quarantine_reasons() -%}
             sum(case when quarantine_reason = '{{ reason }}' then 1 else 0 end) as quarantined_{{ reason }},
         {% endfor -%}
-        cast(sum(case when record_outcome = 'used' then billing_quantity else 0 end) as decimal(38, 9)) as used_billing_quantity
+        cast(sum(case when record_outcome = 'used' then billing_quantity else 0 end) as decimal(38, 9)) as used_billing_quantity,
+        {{ dbt.listagg(
+            "case when quarantine_reason = 'unreadable_file' then file_name end", "', '", 'order by file_name'
+        ) }} as unreadable_files
     from classified
     group by 1
 ),
@@ -45,7 +50,10 @@ watermark_counts as (
         {% for reason in quarantine_reasons() -%}
             sum(case when invalid_reason = '{{ reason }}' then 1 else 0 end) as quarantined_{{ reason }},
         {% endfor -%}
-        cast(null as decimal(38, 9)) as used_billing_quantity
+        cast(null as decimal(38, 9)) as used_billing_quantity,
+        {{ dbt.listagg(
+            "case when invalid_reason = 'unreadable_file' then file_name end", "', '", 'order by file_name'
+        ) }} as unreadable_files
     from watermarks
 ),
 
@@ -61,7 +69,8 @@ all_counts as (
         {% for reason in quarantine_reasons() -%}
             coalesce(usage_counts.quarantined_{{ reason }}, 0) as quarantined_{{ reason }},
         {% endfor -%}
-        coalesce(usage_counts.used_billing_quantity, 0) as used_billing_quantity
+        coalesce(usage_counts.used_billing_quantity, 0) as used_billing_quantity,
+        usage_counts.unreadable_files
     from source_systems
     left join usage_counts
         on source_systems.source_system = usage_counts.source_system

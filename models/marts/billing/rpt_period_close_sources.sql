@@ -1,6 +1,7 @@
 -- One row per billing account × billing period × source system mapped to the account: the
 -- source's watermark against the period's end instant, and whether the source is complete for the
--- period (SPEC 3.7). A period is closed when every one of its sources is.
+-- period (SPEC 3.7: a watermark at or past the end, and no unreadable file of the source). A
+-- period is closed when every one of its sources is.
 with
 
 source_status as (
@@ -24,7 +25,9 @@ final as (
         cast(period_end_at as {{ type_instant() }}) as period_end_at,
         cast(required_complete_through as {{ type_instant() }}) as required_complete_through,
         cast(complete_through as {{ type_instant() }}) as complete_through,
-        cast(is_source_complete as boolean) as is_source_complete
+        cast(is_source_complete as boolean) as is_source_complete,
+        -- the source's files that cannot be read: while one is there, the source closes no period
+        cast(unreadable_files as string) as unreadable_files
     from source_status
 )
 

@@ -1,5 +1,6 @@
--- One row per billing account × billing period: closed or which sources are still missing, the
--- usage records and their total, the approval state, and whether the period is ready to load.
+-- One row per billing account × billing period: closed or which sources are still missing (and
+-- the files that cannot be read that hold it open), the usage records and their total, the
+-- approval state, and whether the period is ready to load.
 with
 
 source_status as (
@@ -26,7 +27,13 @@ closes as (
             "', '",
             'order by source_system'
         ) }} as missing_sources,
-        min(case when source_system is not null then complete_through end) as earliest_watermark
+        min(case when source_system is not null then complete_through end) as earliest_watermark,
+        -- the files that hold the period open: a source's files that cannot be read
+        {{ dbt.listagg(
+            "case when unreadable_files is not null then source_system || ': ' || unreadable_files end",
+            "'; '",
+            'order by source_system'
+        ) }} as unreadable_files
     from source_status
     group by 1, 2
 ),
@@ -52,6 +59,7 @@ final as (
         closes.is_period_closed,
         closes.missing_sources,
         closes.earliest_watermark,
+        closes.unreadable_files,
         coalesce(record_totals.usage_record_count, 0) as usage_record_count,
         coalesce(record_totals.adjustment_count, 0) as adjustment_count,
         coalesce(record_totals.usage_amount, 0) as usage_amount,

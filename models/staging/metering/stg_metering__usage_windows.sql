@@ -1,3 +1,5 @@
+{{ config(pre_hook="{{ forget_unreadable_raw_files() }}") }}
+
 -- One row per row of the metering platform's hourly aggregate exports (every export), checked.
 with
 
@@ -27,6 +29,8 @@ checked as (
     select
         *,
         case
+            -- a file that cannot be read
+            when read_problem is not null then read_problem
             when nullif(trim(record_id), '') is null
                 or nullif(trim(meter_api_name), '') is null
                 or nullif(trim(customer_id), '') is null
@@ -49,9 +53,12 @@ final as (
         file_modified_at,
         file_md5,
         '{{ invocation_id }}' as loaded_by_invocation_id,
-        concat_ws(
-            ',', record_id, meter_api_name, customer_id, cast(window_start as string),
-            cast(window_end as string), cast(value as string), cast(exported_at as string)
+        coalesce(
+            read_error,
+            concat_ws(
+                ',', record_id, meter_api_name, customer_id, cast(window_start as string),
+                cast(window_end as string), cast(value as string), cast(exported_at as string)
+            )
         ) as raw_record,
         invalid_reason,
         -- event

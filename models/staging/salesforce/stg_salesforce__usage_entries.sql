@@ -1,3 +1,5 @@
+{{ config(pre_hook="{{ forget_unreadable_raw_files() }}") }}
+
 -- One row per data row of the Salesforce Usage_Entry__c exports (every version), parsed and checked.
 with
 
@@ -20,6 +22,9 @@ checked as (
     select
         *,
         case
+            -- a row of bytes that are not UTF-8, with a NUL byte or a quote left open, or a file
+            -- that cannot be read
+            when read_problem is not null then read_problem
             when field_count <> header_field_count then 'malformed_record'
             when nullif(trim(id), '') is null
                 or nullif(trim(account__c), '') is null

@@ -1,3 +1,5 @@
+{{ config(pre_hook="{{ forget_unreadable_raw_files() }}") }}
+
 -- One row per data row of the Stripe Billing meter event exports, parsed and checked.
 with
 
@@ -18,6 +20,9 @@ checked as (
     select
         *,
         case
+            -- a row of bytes that are not UTF-8, with a NUL byte or a quote left open, or a file
+            -- that cannot be read
+            when read_problem is not null then read_problem
             when field_count <> header_field_count then 'malformed_record'
             when nullif(trim(identifier), '') is null
                 or nullif(trim(event_name), '') is null

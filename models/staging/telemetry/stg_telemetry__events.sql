@@ -1,3 +1,5 @@
+{{ config(pre_hook="{{ forget_unreadable_raw_files() }}") }}
+
 -- One row per non-blank line of the telemetry NDJSON files, parsed and checked.
 with
 
@@ -13,6 +15,7 @@ records as (
         file_md5,
         record_number,
         raw_line as raw_record,
+        read_problem,
         {{ json_is_object('raw_line') }} as is_object,
         -- only a well-formed JSON object is ever handed to the JSON functions
         case when {{ json_is_object('raw_line') }} then raw_line end as object_json
@@ -66,6 +69,8 @@ checked as (
     select
         *,
         case
+            -- a line of bytes that are not UTF-8 or with a NUL byte, or a file that cannot be read
+            when read_problem is not null then read_problem
             when not is_object then 'malformed_record'
             when coalesce(event_id_type, 'NULL') = 'NULL'
                 or coalesce(account_key_type, 'NULL') = 'NULL'

@@ -1,3 +1,5 @@
+{{ config(pre_hook="{{ forget_unreadable_raw_files() }}") }}
+
 -- One row per data row of the period-close signal files, checked.
 with
 
@@ -24,6 +26,7 @@ final as (
         '{{ invocation_id }}' as loaded_by_invocation_id,
         raw_record,
         case
+            when read_problem is not null then read_problem
             when field_count <> header_field_count then 'malformed_record'
             when nullif(trim(source_system), '') is null or nullif(trim(complete_through), '') is null
                 then 'missing_field'

@@ -1,0 +1,1 @@
+"""dbt-duckdb plugins of the product: Python functions the dbt project calls from its SQL."""

@@ -1,0 +1,153 @@
+"""The check that decides how a raw file is read (loader.dbt_plugins.raw_files) over random
+corruptions: it never fails; a file it sends to DuckDB's own reader is read by that reader,
+exactly one record a line; a file it sends line by line is read so, one record a line, the bad
+ones marked; the rest is unreadable, with the error in words."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import duckdb
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loader.dbt_plugins.raw_files import MAX_FAST_LINE_BYTES, raw_file_check, raw_file_lines
+
+# The options of default__read_raw_lines and default__read_raw_csv (macros/raw_files.sql).
+READ_LINES = (
+    "select count(*) from read_csv(?, columns = {'raw_line': 'VARCHAR'}, header = false, "
+    "auto_detect = false, delim = chr(1), quote = '', escape = '', parallel = false)"
+)
+CSV_WIDTH = 10
+READ_CSV = (
+    "select count(*), count(*) filter (where concat_ws('', "
+    + ", ".join(f"f{i}" for i in range(1, CSV_WIDTH + 1))
+    + ") like '%' || chr(10) || '%') from read_csv(?, columns = {"
+    + ", ".join(f"'f{i}': 'VARCHAR'" for i in range(1, CSV_WIDTH + 1))
+    + "}, header = false, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
+    "nullstr = chr(2), null_padding = true, strict_mode = false, parallel = false)"
+)
+
+GOOD_LINES = st.sampled_from(
+    [
+        b'{"event_id":"e1","account_key":"acme","event_type":"api.request","quantity":3}',
+        b'{"event_id":"e2","account_key":"caf\xc3\xa9","event_type":"x"}',
+        b"mev_1,gpu_ms,1772323230,cus_1,5,1772323438",
+        b'mev_2,"gpu,ms",1772323230,cus_1,"5""",1772323438',
+        b"",
+    ]
+)
+BAD_PIECES = st.sampled_from([b"\xff", b"\xc3", b"\x00", b'"', b"\r", b"\xe2\x82", b"\xef\xbb\xbf"])
+
+
+@st.composite
+def corrupted_lines(draw: st.DrawFn) -> list[bytes]:
+    lines = draw(st.lists(GOOD_LINES, min_size=1, max_size=8))
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(lines) - 1))
+        line = lines[at]
+        cut = draw(st.integers(0, len(line)))
+        lines[at] = line[:cut] + draw(BAD_PIECES) + line[cut:]
+    return lines
+
+
+def _write(path: Path, lines: list[bytes], *, bom: bool, crlf: bool, gzipped: bool) -> bytes:
+    content = (b"\xef\xbb\xbf" if bom else b"") + b"".join(
+        line + (b"\r\n" if crlf else b"\n") for line in lines
+    )
+    path.write_bytes(gzip.compress(content) if gzipped else content)
+    return content
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=corrupted_lines(),
+    bom=st.booleans(),
+    crlf=st.booleans(),
+    gzipped=st.booleans(),
+    csv_format=st.booleans(),
+)
+def test_the_check_predicts_how_a_text_file_reads(
+    tmp_path: Path, lines: list[bytes], bom: bool, crlf: bool, gzipped: bool, csv_format: bool
+) -> None:
+    if csv_format:
+        path = tmp_path / "file.csv"
+        gzipped = False
+    else:
+        path = tmp_path / ("file.jsonl.gz" if gzipped else "file.jsonl")
+    _write(path, lines, bom=bom, crlf=crlf, gzipped=gzipped)
+    file_format = "csv" if csv_format else "lines"
+
+    check = raw_file_check(str(path), file_format, [])
+
+    assert check["read_as"] in {"fast", "lines", "unreadable"}
+    if check["read_as"] == "fast":
+        with duckdb.connect() as connection:
+            if csv_format:
+                rows, swallowed = connection.execute(READ_CSV, [str(path)]).fetchone()
+                # no quote runs past its line into the next ones
+                assert swallowed == 0
+            else:
+                (rows,) = connection.execute(READ_LINES, [str(path)]).fetchone()
+        if not csv_format:
+            assert rows == len(lines)
+    elif check["read_as"] == "lines":
+        read = raw_file_lines(str(path), file_format)
+        assert len(read) == len(lines)
+        for raw, line in zip(lines, read, strict=True):
+            bad_bytes = b"\x00" in raw or _not_utf8(raw)
+            assert line["is_malformed"] or not bad_bytes
+            assert "\x00" not in line["line"]
+    else:
+        assert check["problem"]
+
+
+def _not_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def test_a_line_beyond_the_readers_limit_is_read_line_by_line(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    long_line = b'{"pad":"' + b"x" * (MAX_FAST_LINE_BYTES + 10) + b'"}'
+    path.write_bytes(b'{"a":1}\n' + long_line + b"\n{}\n")
+    assert raw_file_check(str(path), "lines", []) == {"read_as": "lines", "problem": "long line"}
+    read = raw_file_lines(str(path), "lines")
+    assert [line["line"] for line in read] == ['{"a":1}', long_line.decode(), "{}"]
+    assert not any(line["is_malformed"] for line in read)
+
+
+def test_unreadable_files_say_why(tmp_path: Path) -> None:
+    truncated = tmp_path / "cut.jsonl.gz"
+    whole = gzip.compress(b'{"a":1}\n' * 5000)
+    truncated.write_bytes(whole[: len(whole) // 2])
+    assert raw_file_check(str(truncated), "lines", [])["read_as"] == "unreadable"
+
+    not_parquet = tmp_path / "not.parquet"
+    not_parquet.write_bytes(b"PAR1 but nothing else PAR1")
+    check = raw_file_check(str(not_parquet), "parquet", ["value double"])
+    assert check["read_as"] == "unreadable" and check["problem"]
+
+    typed = tmp_path / "typed.parquet"
+    with duckdb.connect() as connection:
+        connection.execute(
+            f"copy (select 'r1' as record_id, 'x' as value) to '{typed}' (format parquet)"
+        )
+    assert raw_file_check(str(typed), "parquet", ["record_id varchar", "value double"]) == {
+        "read_as": "unreadable",
+        "problem": "column(s) of another type: value is VARCHAR",
+    }
+    assert raw_file_check(str(typed), "parquet", ["record_id varchar", "value varchar"]) == {
+        "read_as": "fast",
+        "problem": None,
+    }
+    assert raw_file_check(str(typed), "parquet", ["window_start timestamp"]) == {
+        "read_as": "unreadable",
+        "problem": "lacks the column(s) window_start",
+    }
