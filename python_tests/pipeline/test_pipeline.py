@@ -224,4 +224,4 @@ def test_the_summary_piped_to_a_file_is_plain_and_whole(pipeline: BuiltPipeline)
     lines = completed.stdout.splitlines()
     for reason in QUARANTINE_REASONS:
         assert any(f" {reason} " in line for line in lines), reason
-    assert any(line.startswith("Account periods closed: ") for line in lines)
+    assert any(line.startswith("Account periods: ") and "; closed: " in line for line in lines)
