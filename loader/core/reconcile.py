@@ -31,6 +31,7 @@ from loader.core.gates import (
 from loader.core.marts import UsageRecord, read_mart
 from loader.core.netsuite import NetSuiteClient, RetryPolicy, UnexpectedAnswer
 from loader.core.payload import decimal_text, record_problems
+from loader.core.plan import is_sendable
 from loader.core.run_report import ExitCode, RunReport
 
 VOIDED = "VOIDED"
@@ -177,6 +178,10 @@ def compare(
 ) -> list[Finding]:
     """Every difference, by kind: what an auditor checks before an invoice run."""
     all_ids = {record.external_id.upper() for record in mart}
+    sendable = [
+        record for record in mart if is_sendable(record, include_open_periods=include_open_periods)
+    ]
+    sendable_ids = {record.external_id.upper() for record in sendable}
     scope = [record for record in mart if period is None or record.billing_period_start == period]
     rows = _rows_in_scope(netsuite, scope, period)
     by_external_id: dict[str, list[NetSuiteUsage]] = defaultdict(list)
@@ -185,50 +190,35 @@ def compare(
             by_external_id[row.externalid.upper()].append(row)
     findings: list[Finding] = []
     for record in scope:
-        held = hold_reasons(record, include_open_periods=include_open_periods)
-        problems = record_problems(record)
-        if held or problems:
+        if record.external_id.upper() not in sendable_ids:
             continue
         found = by_external_id.get(record.external_id.upper(), [])
-        quantity = None if record.quantity is None else decimal_text(record.quantity)
         live = [row for row in found if not row.is_voided]
         for row in found:
             if row.is_voided:
                 findings.append(
-                    Finding(
-                        kind=Kind.VOIDED,
-                        external_id=record.external_id,
-                        internal_ids=[row.id],
-                        subscription_line_id=record.subscription_line_id,
-                        usage_date=record.usage_date,
-                        mart_quantity=quantity,
-                        netsuite_quantity=_quantity(row.usagequantity),
-                        detail="NetSuite holds this record as VOIDED: it is never billed and "
+                    _record_finding(
+                        Kind.VOIDED,
+                        record,
+                        "NetSuite holds this record as VOIDED: it is never billed and "
                         "cannot be edited",
+                        row,
                     )
                 )
         if not live:
             if not found:
                 findings.append(
-                    Finding(
-                        kind=Kind.MISSING,
-                        external_id=record.external_id,
-                        subscription_line_id=record.subscription_line_id,
-                        usage_date=record.usage_date,
-                        mart_quantity=quantity,
-                        detail="sendable record of the mart is not in NetSuite",
+                    _record_finding(
+                        Kind.MISSING, record, "sendable record of the mart is not in NetSuite"
                     )
                 )
             ended = record.billing_period_end is not None and record.billing_period_end < as_of
             if ended:
                 findings.append(
-                    Finding(
-                        kind=Kind.PENDING_AFTER_PERIOD_END,
-                        external_id=record.external_id,
-                        subscription_line_id=record.subscription_line_id,
-                        usage_date=record.usage_date,
-                        mart_quantity=quantity,
-                        detail=f"period ended {record.billing_period_end}, not billable in "
+                    _record_finding(
+                        Kind.PENDING_AFTER_PERIOD_END,
+                        record,
+                        f"period ended {record.billing_period_end}, not billable in "
                         "NetSuite (sendable)",
                     )
                 )
@@ -236,48 +226,26 @@ def compare(
         for row in live:
             if record.quantity is None or row.usagequantity != record.quantity:
                 findings.append(
-                    Finding(
-                        kind=Kind.QUANTITY_DIFFERS,
-                        external_id=record.external_id,
-                        internal_ids=[row.id],
-                        subscription_line_id=record.subscription_line_id,
-                        usage_date=record.usage_date,
-                        mart_quantity=quantity,
-                        netsuite_quantity=_quantity(row.usagequantity),
-                        detail=f"NetSuite holds {_quantity(row.usagequantity)}, "
-                        f"the mart {quantity}",
+                    _record_finding(
+                        Kind.QUANTITY_DIFFERS,
+                        record,
+                        f"NetSuite holds {_quantity(row.usagequantity)}, "
+                        f"the mart {_quantity(record.quantity)}",
+                        row,
                     )
                 )
-    sendable_ids = {
-        record.external_id.upper()
-        for record in mart
-        if not record_problems(record)
-        and not hold_reasons(record, include_open_periods=include_open_periods)
-    }
     for row in rows:
         if row.externalid and row.externalid.upper() in all_ids - sendable_ids:
             findings.append(
-                Finding(
-                    kind=Kind.EXTRA,
-                    external_id=row.externalid,
-                    internal_ids=[row.id],
-                    subscription_line_id=row.usagesubscriptionline,
-                    usage_date=row.usagedate,
-                    netsuite_quantity=_quantity(row.usagequantity),
-                    detail="in NetSuite, but held or invalid in the mart",
-                )
+                _netsuite_finding(Kind.EXTRA, row, "in NetSuite, but held or invalid in the mart")
             )
     for row in rows:
         if not row.externalid or row.externalid.upper() not in all_ids:
             findings.append(
-                Finding(
-                    kind=Kind.EXTRA,
-                    external_id=row.externalid,
-                    internal_ids=[row.id],
-                    subscription_line_id=row.usagesubscriptionline,
-                    usage_date=row.usagedate,
-                    netsuite_quantity=_quantity(row.usagequantity),
-                    detail="in NetSuite, not in the mart"
+                _netsuite_finding(
+                    Kind.EXTRA,
+                    row,
+                    "in NetSuite, not in the mart"
                     + ("" if row.externalid else " (no External ID)"),
                 )
             )
@@ -293,6 +261,35 @@ def compare(
             )
     findings.extend(_line_date_duplicates(rows))
     return findings
+
+
+def _record_finding(
+    kind: Kind, record: UsageRecord, detail: str, row: NetSuiteUsage | None = None
+) -> Finding:
+    """A difference found from a record of the mart, with NetSuite's row when there is one."""
+    return Finding(
+        kind=kind,
+        external_id=record.external_id,
+        internal_ids=[] if row is None else [row.id],
+        subscription_line_id=record.subscription_line_id,
+        usage_date=record.usage_date,
+        mart_quantity=_quantity(record.quantity),
+        netsuite_quantity=None if row is None else _quantity(row.usagequantity),
+        detail=detail,
+    )
+
+
+def _netsuite_finding(kind: Kind, row: NetSuiteUsage, detail: str) -> Finding:
+    """A difference found from a row NetSuite holds."""
+    return Finding(
+        kind=kind,
+        external_id=row.externalid,
+        internal_ids=[row.id],
+        subscription_line_id=row.usagesubscriptionline,
+        usage_date=row.usagedate,
+        netsuite_quantity=_quantity(row.usagequantity),
+        detail=detail,
+    )
 
 
 def run_reconcile(
