@@ -70,11 +70,15 @@ docs: $(INSTALLED) profiles.yml
 clean:
 	rm -rf target logs .usage-loader
 
-.PHONY: bench
+.PHONY: bench bench-loader
 # Not part of `make test`: generates 1M and 10M events, runs each build three times, and takes
 # a while (about 25 minutes on 2 cores).
 bench: $(INSTALLED) profiles.yml
 	$(BIN)/python scripts/bench.py
+
+# The loader's figures alone (about 3 minutes): its section of docs/benchmarks.md rewritten.
+bench-loader: $(INSTALLED) profiles.yml
+	$(BIN)/python scripts/bench.py --loader-only
 
 # Apache Spark: the same dbt project on a local Spark session (dbt-spark, method session).
 # Needs Java 17 or newer on PATH; `make spark-venv` installs the `spark` extra (dbt-spark, pyspark).
