@@ -493,7 +493,7 @@ class SandboxStore:
                 db.execute(f"drop table if exists {BOOK_TABLE_PREFIX}{name}")
                 db.execute(
                     f"create table {BOOK_TABLE_PREFIX}{name} "
-                    f"({', '.join(f'{column} text' for column in columns)})"
+                    f"({', '.join(f'{column} {_affinity(column)}' for column in columns)})"
                 )
                 shown = []
                 for column in columns:
@@ -545,6 +545,15 @@ def format_date(value: Any, pattern: str) -> str | None:
         "D": str(day.day),
     }
     return _DATE_TOKENS.sub(lambda match: parts[match.group(0)], pattern)
+
+
+# Internal ids and the references keyset pages go by are numbers, so that `id > 99` and
+# `ORDER BY id` compare them as NetSuite does.
+_NUMERIC_COLUMNS = frozenset({"id", "subscriptionchangeorder", "subscriptionline"})
+
+
+def _affinity(column: str) -> str:
+    return "integer" if column in _NUMERIC_COLUMNS else "text"
 
 
 def format_datetime(value: Any, pattern: str) -> str | None:
