@@ -1,5 +1,6 @@
 """The `usage-loader` command line: the one place that wires the core's commands (`plan`, `push`,
-`export-csv`, `reconcile`, whose work lives in `loader/core`) and the tools (`sandbox`,
+`export-csv`, `reconcile`, whose work lives in `loader/core`; `contracts pull`, in
+`loader/contracts`) and the tools (`sandbox`,
 `sample-data`, `report`, `summary`, imported only when named). It parses options, maps failures
 to exit codes, writes the run report and prints; it decides nothing itself."""
 
@@ -267,6 +268,79 @@ def reconcile(
 
     run_report = RunReport(command="reconcile", options=options)
     _execute(run_report, options, body, render=_render_reconcile)
+
+
+@main.group()
+def contracts() -> None:
+    """The contract book as NetSuite holds it (SPEC 7)."""
+
+
+@contracts.command("pull")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Contract-book folder to write (e.g. seeds/contract_book): its six NetSuite-held CSVs "
+    "are replaced; the hand-kept files are never touched.",
+)
+@network_options
+def contracts_pull(out: Path, **options: Any) -> None:
+    """Read the contract book from NetSuite with SuiteQL and write billing_accounts,
+    subscriptions, subscription_lines, price_plans, price_plan_tiers and amendments.
+
+    Exit 0 done, 4 configuration or authentication error, or NetSuite holds what the book cannot
+    express (nothing is written), 1 NetSuite failed mid-way (nothing is written)."""
+    from loader.contracts.pull import CannotExpress, PullTargetError, pull_contract_book
+
+    err = make_console(stderr=True, soft_wrap=True)
+    try:
+        result = pull_contract_book(out, env=os.environ, policy=_policy(options))
+    except CannotExpress as error:
+        err.print(f"contracts pull: {error}", markup=False)
+        for problem in error.problems:
+            record = problem["netsuite_id"] or ""
+            if problem.get("external_id"):
+                record += f" ({problem['external_id']})"
+            value = problem.get("netsuite_value")
+            err.print(
+                f"  {problem['netsuite_table']} {record}: {problem['netsuite_column']}"
+                + (f" = {value!r}" if value is not None and value != "" else "")
+                + f": {problem['problem']}",
+                markup=False,
+            )
+        sys.exit(ExitCode.CONFIG_ERROR)
+    except (ConfigError, AccessRefused, PullTargetError) as error:
+        err.print(f"contracts pull: {error}", markup=False)
+        sys.exit(ExitCode.CONFIG_ERROR)
+    except NetSuiteError as error:
+        err.print(f"contracts pull: NetSuite: {error}; nothing was written", markup=False)
+        sys.exit(ExitCode.RECORDS_FAILED)
+    console = make_console(soft_wrap=True)
+    console.print(
+        f"Contract book pulled into {result.out} ({result.queries} queries)", markup=False
+    )
+    for change in result.files:
+        if change.new_file:
+            summary = "new file"
+        elif change.unchanged:
+            summary = "unchanged"
+        else:
+            summary = (
+                f"{len(change.added)} added, {len(change.removed)} removed, "
+                f"{len(change.changed)} changed"
+            )
+        console.print(f"  {change.name}.csv: {change.rows} rows, {summary}", markup=False)
+        for label, keys in (
+            ("added", change.added),
+            ("removed", change.removed),
+            ("changed", change.changed),
+        ):
+            if keys and not change.new_file:
+                shown = ", ".join(keys[:10]) + (
+                    f" and {len(keys) - 10} more" if len(keys) > 10 else ""
+                )
+                console.print(f"    {label}: {shown}", markup=False)
+    sys.exit(ExitCode.DONE)
 
 
 def _execute(run_report: RunReport, options: dict[str, Any], body: Body, *, render: Render) -> None:

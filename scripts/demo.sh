@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job end to end on the embedded defaults: sample data -> dbt build -> summary ->
-# the local NetSuite sandbox -> push -> reconcile -> push again (nothing re-sent).
+# The main job end to end on the embedded defaults: sample data -> the local NetSuite sandbox ->
+# contract book pulled from it -> dbt build on the pulled book -> summary -> push -> reconcile ->
+# push again (nothing re-sent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,47 @@ fi
 step "Sample data: raw usage of four source systems and watermarks in $USAGE_RAW_DIR"
 $BIN/usage-loader sample-data --out "$USAGE_RAW_DIR" --seed "${SEED:-7}"
 
+step "Local NetSuite sandbox (a fresh account for the demo)"
+# The sandbox's own test credentials (see loader/sandbox/README.md): not a real account's.
+export NETSUITE_ACCOUNT_ID=TSTDRV1234567_SB1
+export NETSUITE_CONSUMER_KEY=sandbox-consumer-key
+export NETSUITE_CONSUMER_SECRET=sandbox-consumer-secret
+export NETSUITE_TOKEN_ID=sandbox-token-id
+export NETSUITE_TOKEN_SECRET=sandbox-token-secret
+rm -rf target/sandbox .usage-loader
+mkdir -p target/sandbox
+$BIN/usage-loader sandbox --port 0 --state-file target/sandbox/netsuite.sqlite \
+    --contract-book seeds/contract_book --latency-ms 20 > target/sandbox/sandbox.log 2>&1 &
+SANDBOX_PID=$!
+trap 'kill $SANDBOX_PID 2>/dev/null || true; wait $SANDBOX_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+    if grep -q "sandbox listening on" target/sandbox/sandbox.log; then break; fi
+    if ! kill -0 $SANDBOX_PID 2>/dev/null; then cat target/sandbox/sandbox.log; exit 1; fi
+    sleep 0.1
+done
+NETSUITE_BASE_URL=$(grep -o "http://[0-9.:]*" target/sandbox/sandbox.log | head -1)
+export NETSUITE_BASE_URL
+echo "sandbox listening on $NETSUITE_BASE_URL"
+
+step "usage-loader contracts pull: the contract book from the sandbox's NetSuite tables"
+# The sandbox serves seeds/contract_book as NetSuite's tables; the pulled book must be the same
+# bytes. The hand-kept files (metrics, mappings, holidays, billing runs, approvals) are copied.
+PULLED=target/contract_book_pulled
+rm -rf "$PULLED"
+mkdir -p "$PULLED"
+for name in metrics metric_mappings customer_mappings holidays billing_runs usage_approvals; do
+    cp "seeds/contract_book/$name.csv" "$PULLED/"
+done
+$BIN/usage-loader contracts pull --out "$PULLED" > target/sandbox/contracts-pull.log
+head -n 1 target/sandbox/contracts-pull.log
+if ! diff -r seeds/contract_book "$PULLED" > target/sandbox/contract_book.diff; then
+    cat target/sandbox/contract_book.diff
+    echo "the pulled contract book differs from seeds/contract_book" >&2
+    exit 1
+fi
+echo "the pulled book is seeds/contract_book, byte for byte; dbt builds from $PULLED"
+export USAGE_SEEDS_DIR=$PULLED
+
 step "dbt build (as of $AS_OF_DATE): models, data tests and unit tests"
 $BIN/dbt build --full-refresh --vars "{as_of_date: \"$AS_OF_DATE\"}" --quiet
 # What this build ran, counted from its own results (target/run_results.json) by resource type.
@@ -34,28 +76,6 @@ PY
 
 step "Summary of the marts"
 $BIN/usage-loader summary
-
-step "Local NetSuite sandbox (a fresh account for the demo)"
-# The sandbox's own test credentials (see loader/sandbox/README.md): not a real account's.
-export NETSUITE_ACCOUNT_ID=TSTDRV1234567_SB1
-export NETSUITE_CONSUMER_KEY=sandbox-consumer-key
-export NETSUITE_CONSUMER_SECRET=sandbox-consumer-secret
-export NETSUITE_TOKEN_ID=sandbox-token-id
-export NETSUITE_TOKEN_SECRET=sandbox-token-secret
-rm -rf target/sandbox .usage-loader
-mkdir -p target/sandbox
-$BIN/usage-loader sandbox --port 0 --state-file target/sandbox/netsuite.sqlite \
-    --latency-ms 20 > target/sandbox/sandbox.log 2>&1 &
-SANDBOX_PID=$!
-trap 'kill $SANDBOX_PID 2>/dev/null || true; wait $SANDBOX_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-    if grep -q "sandbox listening on" target/sandbox/sandbox.log; then break; fi
-    if ! kill -0 $SANDBOX_PID 2>/dev/null; then cat target/sandbox/sandbox.log; exit 1; fi
-    sleep 0.1
-done
-NETSUITE_BASE_URL=$(grep -o "http://[0-9.:]*" target/sandbox/sandbox.log | head -1)
-export NETSUITE_BASE_URL
-echo "sandbox listening on $NETSUITE_BASE_URL"
 
 step "usage-loader plan: what push would do, record by record"
 $BIN/usage-loader plan | tail -n 25

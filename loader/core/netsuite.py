@@ -454,3 +454,55 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise UnexpectedAnswer("NetSuite answered with an unexpected JSON document")
     return body
+
+
+Key = tuple[int, ...]
+
+
+def keyset_rows(
+    client: NetSuiteClient,
+    query_after: Callable[[Key | None], str],
+    key: Callable[[dict[str, Any]], Key],
+    *,
+    what: str,
+    page_size: int = 1000,
+) -> tuple[list[dict[str, Any]], int]:
+    """Every row of a table read in keyset pages, and the number of queries it took.
+
+    One query after another, each `WHERE key > last ORDER BY key ASC` (`query_after(None)` is the
+    first), each read in pages of `page_size`, until a query returns nothing: NetSuite's ceiling
+    of 100,000 rows for one query, past which it leaves rows out without a word, is never
+    reached unnoticed. `key` reads a row's key (internal ids, numbers); keys that do not increase
+    are an unexpected answer, never an endless loop.
+    """
+    rows: list[dict[str, Any]] = []
+    last: Key | None = None
+    queries = 0
+    while True:
+        batch = list(client.suiteql(query_after(last), page_size=page_size))
+        queries += 1
+        if not batch:
+            return rows, queries
+        try:
+            keys = [key(row) for row in batch]
+        except (KeyError, TypeError, ValueError):
+            raise UnexpectedAnswer(f"SuiteQL answered {what} without numeric keys") from None
+        if any(b <= a for a, b in zip(keys, keys[1:], strict=False)) or (
+            last is not None and keys[0] <= last
+        ):
+            raise UnexpectedAnswer(f"SuiteQL answered {what} keys that are not increasing")
+        rows.extend(batch)
+        last = keys[-1]
+
+
+def numeric_key(*columns: str) -> Callable[[dict[str, Any]], Key]:
+    """The key of a row: the named columns (internal ids, as SuiteQL's strings) as numbers."""
+
+    def key(row: dict[str, Any]) -> Key:
+        lowered = {str(name).lower(): value for name, value in row.items()}
+        values = [str(lowered[column]) for column in columns]
+        if not all(value.isdigit() for value in values):
+            raise ValueError(values)
+        return tuple(int(value) for value in values)
+
+    return key

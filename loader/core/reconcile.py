@@ -29,7 +29,13 @@ from loader.core.gates import (
     read_dbt_build,
 )
 from loader.core.marts import UsageRecord, read_mart
-from loader.core.netsuite import NetSuiteClient, RetryPolicy, UnexpectedAnswer
+from loader.core.netsuite import (
+    NetSuiteClient,
+    RetryPolicy,
+    UnexpectedAnswer,
+    keyset_rows,
+    numeric_key,
+)
 from loader.core.payload import decimal_text, record_problems
 from loader.core.plan import is_sendable
 from loader.core.run_report import ExitCode, RunReport
@@ -50,20 +56,14 @@ def read_netsuite_usage(
     client: NetSuiteClient, *, page_size: int = 1000
 ) -> tuple[list[NetSuiteUsage], int]:
     """Every usage record NetSuite holds, and the number of queries it took."""
-    rows: list[NetSuiteUsage] = []
-    last, queries = 0, 0
-    while True:
-        batch = [
-            parse_usage_row(row) for row in client.suiteql(usage_query(last), page_size=page_size)
-        ]
-        queries += 1
-        if not batch:
-            return rows, queries
-        rows.extend(batch)
-        ids = [int(row.id) for row in batch if row.id.isdigit()]
-        if len(ids) != len(batch) or max(ids) <= last:
-            raise UnexpectedAnswer("SuiteQL answered usage ids that are not increasing numbers")
-        last = max(ids)
+    rows, queries = keyset_rows(
+        client,
+        lambda last: usage_query(last[0] if last else 0),
+        numeric_key("id"),
+        what="usage ids",
+        page_size=page_size,
+    )
+    return [parse_usage_row(row) for row in rows], queries
 
 
 class Kind(StrEnum):

@@ -15,6 +15,15 @@ from pydantic import ValidationError
 
 from loader.sandbox.auth import AuthenticationError, OAuthVerifier
 from loader.sandbox.config import FaultUpdate, SandboxConfig
+from loader.sandbox.contract_book import (
+    DATE_COLUMNS,
+    TABLES,
+    TIMESTAMP_COLUMNS,
+    ContractBookError,
+    ContractBookState,
+    Edit,
+    EditError,
+)
 from loader.sandbox.faults import FaultAction, FaultInjector
 from loader.sandbox.jobs import ASYNC_JOB_PATH, JobRunner, job_path, job_url, task_id
 from loader.sandbox.oauth2 import TOKEN_PATH, TokenIssuer
@@ -142,6 +151,13 @@ class SandboxApp:
         self.suiteql = SuiteQLService(self.store, self.faults)
         self.jobs = JobRunner(self.store, self.usage, self.faults)
         self.tokens = TokenIssuer(config.oauth2) if config.oauth2 is not None else None
+        self.contract_book = ContractBookState(
+            config.contract_book,
+            lambda rows: self.store.load_contract_book(
+                TABLES, rows, DATE_COLUMNS, TIMESTAMP_COLUMNS
+            ),
+        )
+        self.contract_book.rebuild()
 
     def start(self) -> None:
         self.jobs.start()
@@ -389,11 +405,45 @@ class SandboxApp:
             if not self.store.void_usage(external_id):
                 return json_reply(404, {"error": f"no usage record {external_id}"})
             return json_reply(200, {"voided": external_id})
+        if request.path.startswith("/_sandbox/contract_book"):
+            return self._contract_book_control(request)
         if route == ("POST", "/_sandbox/reset"):
+            self.contract_book.reset()
             self.store.reset()
             self.stats.reset()
             self.faults.reset()
             return json_reply(200, {"reset": True})
+        return json_reply(404, {"error": f"no control endpoint {request.method} {request.path}"})
+
+    def _contract_book_control(self, request: IncomingRequest) -> Reply:
+        """`GET /_sandbox/contract_book`: rows per table. `POST .../remove_change_order`
+        `{"external_id"}`: the change order, its lines and the price interval it started are
+        gone. `POST .../edit` `{"table", "record", "column", "value"}`: one column of one record
+        (by internal id or External ID) set, as a user edits it; `value` null empties it."""
+        route = (request.method, request.path.rstrip("/"))
+        try:
+            if route == ("GET", "/_sandbox/contract_book"):
+                return json_reply(200, {"rows": self.contract_book.rebuild()})
+            body = json.loads(request.body or b"{}")
+            if not isinstance(body, dict):
+                raise EditError("the body is a JSON object")
+            if route == ("POST", "/_sandbox/contract_book/remove_change_order"):
+                rows = self.contract_book.remove_change_order(str(body["external_id"]))
+                return json_reply(200, {"rows": rows})
+            if route == ("POST", "/_sandbox/contract_book/edit"):
+                value = body.get("value")
+                edit = Edit(
+                    table=str(body["table"]),
+                    record=str(body["record"]),
+                    column=str(body["column"]),
+                    value=None if value is None else str(value),
+                )
+                return json_reply(200, {"rows": self.contract_book.edit(edit)})
+        except (KeyError, ValueError) as error:
+            status = 404 if isinstance(error, EditError) else 400
+            return json_reply(status, {"error": str(error)})
+        except ContractBookError as error:
+            return json_reply(400, {"error": str(error)})
         return json_reply(404, {"error": f"no control endpoint {request.method} {request.path}"})
 
 

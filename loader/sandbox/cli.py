@@ -18,6 +18,7 @@ from loader.sandbox.config import (
     SandboxConfig,
     SandboxCredentials,
 )
+from loader.sandbox.contract_book import DEFAULT_BOOK_DIR, ContractBookError
 from loader.sandbox.oauth2 import load_public_key
 from loader.sandbox.server import SandboxHTTPServer
 
@@ -116,6 +117,15 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     show_default=True,
     help="Seconds an access token is accepted.",
 )
+@click.option(
+    "--contract-book",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="USAGE_SANDBOX_CONTRACT_BOOK",
+    default=None,
+    help="Contract-book folder whose six NetSuite-held CSVs the sandbox serves as NetSuite's "
+    "tables over SuiteQL [default: $USAGE_SANDBOX_CONTRACT_BOOK, else the project's "
+    "seeds/contract_book].",
+)
 def sandbox(
     host: str,
     port: int,
@@ -132,6 +142,7 @@ def sandbox(
     oauth2_client_id: str | None,
     oauth2_certificate_id: str | None,
     oauth2_token_lifetime: int,
+    contract_book: Path | None,
 ) -> None:
     """Run the local NetSuite sandbox: REST usage records, async jobs and SuiteQL, with faults.
 
@@ -158,13 +169,17 @@ def sandbox(
         oauth2=_oauth2_settings(
             oauth2_public_key, oauth2_client_id, oauth2_certificate_id, oauth2_token_lifetime
         ),
+        contract_book=_contract_book_folder(contract_book),
     )
     if defaulted:
         click.echo(f"sandbox: using sandbox defaults for {', '.join(defaulted)}", err=True)
     if config.oauth2 is not None:
         click.echo("sandbox: OAuth 2.0 client credentials token endpoint enabled", err=True)
     click.echo(f"sandbox: account {credentials.account_id}", err=True)
-    app = SandboxApp(config)
+    try:
+        app = SandboxApp(config)
+    except ContractBookError as error:
+        raise click.ClickException(f"cannot serve the contract book: {error}") from error
     try:
         server = SandboxHTTPServer(config.host, config.port, app)
     except OSError as error:
@@ -204,3 +219,12 @@ def _oauth2_settings(
         public_key_pem=pem,
         token_lifetime_seconds=lifetime,
     )
+
+
+def _contract_book_folder(given: Path | None) -> Path | None:
+    """The folder named, else the project's seeds/contract_book when it is there."""
+    if given is not None:
+        if not given.is_dir():
+            raise click.BadParameter(f"{given} is not a folder", param_hint="--contract-book")
+        return given
+    return DEFAULT_BOOK_DIR if DEFAULT_BOOK_DIR.is_dir() else None

@@ -49,6 +49,13 @@ RefField = Literal[
 _STATUS_STEP = re.compile(r"^[45][0-9]{2}$")
 
 
+def _check_suiteql_step(step: str | int) -> str:
+    text = str(step).strip().lower()
+    if text == "ok" or _STATUS_STEP.match(text):
+        return text
+    raise ValueError(f"suiteql_schedule step {step!r} is not ok or a 4xx/5xx status")
+
+
 def normalize_account_id(account_id: str) -> str:
     """NetSuite's realm form of an account id: uppercase, `_` before a sandbox suffix."""
     return account_id.strip().upper().replace("-", "_")
@@ -129,6 +136,7 @@ class FaultSettings(BaseModel):
     timeout_seconds: float = Field(default=10.0, ge=0.0)
     job_delay_ms: int | None = Field(default=None, ge=0)
     schedule: list[str] = Field(default_factory=list)
+    suiteql_schedule: list[str] = Field(default_factory=list)
     invalid_refs: dict[RefField, list[str]] = Field(default_factory=dict)
     missing_permissions: list[Permission] = Field(default_factory=list)
     suiteql_max_results: int = Field(default=100_000, ge=1)
@@ -140,6 +148,13 @@ class FaultSettings(BaseModel):
     def _steps(cls, value: object) -> object:
         if isinstance(value, list):
             return [_check_schedule_step(step) for step in value]
+        return value
+
+    @field_validator("suiteql_schedule", mode="before")
+    @classmethod
+    def _suiteql_steps(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [_check_suiteql_step(step) for step in value]
         return value
 
 
@@ -156,6 +171,7 @@ class FaultUpdate(BaseModel):
     timeout_seconds: float | None = Field(default=None, ge=0.0)
     job_delay_ms: int | None = Field(default=None, ge=0)
     schedule: list[str] | None = None
+    suiteql_schedule: list[str] | None = None
     invalid_refs: dict[RefField, list[str]] | None = None
     missing_permissions: list[Permission] | None = None
     suiteql_max_results: int | None = Field(default=None, ge=1)
@@ -167,6 +183,13 @@ class FaultUpdate(BaseModel):
     def _steps(cls, value: object) -> object:
         if isinstance(value, list):
             return [_check_schedule_step(step) for step in value]
+        return value
+
+    @field_validator("suiteql_schedule", mode="before")
+    @classmethod
+    def _suiteql_steps(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [_check_suiteql_step(step) for step in value]
         return value
 
 
@@ -194,3 +217,4 @@ class SandboxConfig(BaseModel):
     faults: FaultSettings = Field(default_factory=FaultSettings)
     max_clock_skew_seconds: int = Field(default=300, ge=0)
     oauth2: OAuth2Settings | None = None
+    contract_book: Path | None = None

@@ -92,6 +92,14 @@ class FaultInjector:
         with self._lock:
             return frozenset(self._settings.missing_permissions)
 
+    def next_suiteql_status(self) -> int | None:
+        """Consume one step of `suiteql_schedule`: an error status to answer, or None (`ok`)."""
+        with self._lock:
+            if not self._settings.suiteql_schedule:
+                return None
+            step = self._settings.suiteql_schedule.pop(0)
+            return None if step == "ok" else int(step)
+
     def next_record_request(self) -> FaultAction:
         """Consume the schedule, then a 429 burst, then draw against the error rate."""
         with self._lock:

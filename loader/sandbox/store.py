@@ -13,7 +13,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,6 +26,7 @@ from loader.sandbox.models import Job, JobProgress, UsageFields, UsageRow
 from loader.sandbox.replies import StoredReply
 
 NONCE_RETENTION_SECONDS = 900
+BOOK_TABLE_PREFIX = "book_"
 VOIDED = "VOIDED"
 
 _SCHEMA = """
@@ -183,6 +184,9 @@ class SandboxStore:
         self.date_format = "M/D/YYYY"
         self._connection.create_function(
             "account_date", 1, lambda iso: format_date(iso, self.date_format)
+        )
+        self._connection.create_function(
+            "account_datetime", 1, lambda iso: format_datetime(iso, self.date_format)
         )
         self._connection.create_function(
             "to_char", 2, lambda value, pattern: to_char(value, pattern, self.date_format)
@@ -472,6 +476,43 @@ class SandboxStore:
                 db.execute("pragma query_only = off")
         return QueryResult(columns=columns, rows=rows)
 
+    # the contract book's NetSuite tables
+
+    def load_contract_book(
+        self,
+        tables: Mapping[str, Sequence[str]],
+        rows: Mapping[str, Sequence[Mapping[str, str | None]]],
+        dates: frozenset[str],
+        timestamps: frozenset[str],
+    ) -> None:
+        """Replace the served NetSuite tables: `book_<name>` holds the text values, the view
+        `<name>` shows them as SuiteQL does (dates in the account's format)."""
+        with self._transaction() as db:
+            for name, columns in tables.items():
+                db.execute(f"drop view if exists {name}")
+                db.execute(f"drop table if exists {BOOK_TABLE_PREFIX}{name}")
+                db.execute(
+                    f"create table {BOOK_TABLE_PREFIX}{name} "
+                    f"({', '.join(f'{column} {_affinity(column)}' for column in columns)})"
+                )
+                shown = []
+                for column in columns:
+                    if column in dates:
+                        shown.append(f"account_date({column}) as {column}")
+                    elif column in timestamps:
+                        shown.append(f"account_datetime({column}) as {column}")
+                    else:
+                        shown.append(column)
+                db.execute(
+                    f"create view {name} as select {', '.join(shown)} "
+                    f"from {BOOK_TABLE_PREFIX}{name}"
+                )
+                db.executemany(
+                    f"insert into {BOOK_TABLE_PREFIX}{name} values "
+                    f"({', '.join('?' for _ in columns)})",
+                    [tuple(row.get(column) for column in columns) for row in rows.get(name, ())],
+                )
+
     # control
 
     def reset(self) -> None:
@@ -506,12 +547,71 @@ def format_date(value: Any, pattern: str) -> str | None:
     return _DATE_TOKENS.sub(lambda match: parts[match.group(0)], pattern)
 
 
+# Internal ids and the references keyset pages go by are numbers, so that `id > 99` and
+# `ORDER BY id` compare them as NetSuite does.
+_NUMERIC_COLUMNS = frozenset({"id", "subscriptionchangeorder", "subscriptionline"})
+
+
+def _affinity(column: str) -> str:
+    return "integer" if column in _NUMERIC_COLUMNS else "text"
+
+
+def format_datetime(value: Any, pattern: str) -> str | None:
+    """A timestamp (ISO text, UTC) as NetSuite shows one: the date in the account's format, then
+    the time of day, `2/10/2026 4:20:00 pm`."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(str(value))
+    hour = moment.hour % 12 or 12
+    half = "am" if moment.hour < 12 else "pm"
+    shown_date = format_date(moment.date().isoformat(), pattern)
+    return f"{shown_date} {hour}:{moment.minute:02d}:{moment.second:02d} {half}"
+
+
+def _parse_datetime(value: str, account_format: str) -> datetime | None:
+    parts = value.rsplit(" ", 2)
+    if len(parts) != 3 or parts[2] not in ("am", "pm"):
+        return None
+    try:
+        day = datetime.strptime(parts[0], _FORMATS[account_format]).date()
+        clock = datetime.strptime(f"{parts[1]} {parts[2].upper()}", "%I:%M:%S %p").time()
+    except ValueError:
+        return None
+    return datetime.combine(day, clock, tzinfo=UTC)
+
+
+_DATETIME_TOKENS = re.compile(r'"[^"]*"|YYYY|HH24|MI|SS|TZH|TZM|MM|DD')
+
+
+def _format_moment(moment: datetime, pattern: str) -> str:
+    parts = {
+        "YYYY": f"{moment.year:04d}",
+        "MM": f"{moment.month:02d}",
+        "DD": f"{moment.day:02d}",
+        "HH24": f"{moment.hour:02d}",
+        "MI": f"{moment.minute:02d}",
+        "SS": f"{moment.second:02d}",
+        "TZH": "+00",
+        "TZM": "00",
+    }
+
+    def token(match: re.Match[str]) -> str:
+        text = match.group(0)
+        return text[1:-1] if text.startswith('"') else parts[text]
+
+    return _DATETIME_TOKENS.sub(token, pattern)
+
+
 def to_char(value: Any, pattern: Any, account_format: str) -> str | None:
-    """SuiteQL's (Oracle's) `TO_CHAR` of a date shown in the account's format, or of a number."""
+    """SuiteQL's (Oracle's) `TO_CHAR` of a date or timestamp shown in the account's format, or
+    of a number. The sandbox's time zone is UTC."""
     if value is None:
         return None
     if not isinstance(value, str):
         return str(value)
+    moment = _parse_datetime(value, account_format)
+    if moment is not None:
+        return _format_moment(moment, str(pattern).upper())
     for strptime_pattern in (_FORMATS[account_format], _FORMATS["YYYY-MM-DD"]):
         try:
             parsed = datetime.strptime(value, strptime_pattern).date()

@@ -1,7 +1,8 @@
-"""SuiteQL over the sandbox's `usage` table: one read-only SELECT, paged as NetSuite pages it.
+"""SuiteQL over the sandbox's tables: one read-only SELECT, paged as NetSuite pages it.
 
-The statement runs in SQLite under an authorizer that allows reading the `usage` view and
-nothing else, so it cannot write, attach, read other tables or change settings. As NetSuite
+The statement runs in SQLite under an authorizer that allows reading the `usage` view and the
+contract book's NetSuite tables (`loader/sandbox/contract_book.py`) and nothing else, so it cannot
+write, attach, read other tables or change settings. As NetSuite
 does, column names come back lowercase, every value as a string, and empty values left out; dates
 in the account's date format unless `TO_CHAR(usagedate, 'YYYY-MM-DD')` formats them; one query
 returns at most 100,000 rows, the rest silently left out.
@@ -16,18 +17,23 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from loader.sandbox import jsonio
+from loader.sandbox.contract_book import TABLES as BOOK_TABLES
 from loader.sandbox.faults import FaultInjector
 from loader.sandbox.records import parse_document
 from loader.sandbox.replies import NetSuiteError, Reply, json_reply
-from loader.sandbox.store import QueryTimeoutError, SandboxStore
+from loader.sandbox.store import BOOK_TABLE_PREFIX, QueryTimeoutError, SandboxStore
 
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 1000
 
 _LEADING_COMMENTS = re.compile(r"^(\s+|--[^\n]*(\n|$)|/\*.*?\*/)*", re.DOTALL)
-_QUERYABLE_VIEW = "usage"
-_QUERYABLE_TABLE = "usage_record"
+# Each view SuiteQL may read, and the table behind it.
+_QUERYABLE = {
+    "usage": "usage_record",
+    **{name: f"{BOOK_TABLE_PREFIX}{name}" for name in BOOK_TABLES},
+}
+_BEHIND_VIEWS = frozenset(_QUERYABLE.values())
 
 
 def _authorize(
@@ -37,12 +43,12 @@ def _authorize(
         return sqlite3.SQLITE_OK
     if action == sqlite3.SQLITE_READ and database in ("main", None):
         table = (arg1 or "").lower()
-        if table == _QUERYABLE_VIEW:
+        if table in _QUERYABLE:
             return sqlite3.SQLITE_OK
-        # Columns of the record table through the view; `count(*)` on the view reads the
-        # table with no column at all.
-        through_view = (source or "").lower() == _QUERYABLE_VIEW or arg2 == ""
-        if table == _QUERYABLE_TABLE and through_view:
+        # Columns of a table through its view; `count(*)` on a view reads the table with no
+        # column at all.
+        through_view = (source or "").lower() in _QUERYABLE or arg2 == ""
+        if table in _BEHIND_VIEWS and through_view:
             return sqlite3.SQLITE_OK
     return sqlite3.SQLITE_DENY
 
@@ -96,6 +102,11 @@ class SuiteQLService:
                 "INVALID_HEADER",
                 "SuiteQL requests need the header 'Prefer: transient'.",
                 "Prefer",
+            )
+        failure = self._faults.next_suiteql_status()
+        if failure is not None:
+            raise NetSuiteError.of(
+                failure, "UNEXPECTED_ERROR", "An unexpected error occurred (injected fault)."
             )
         params = parse_qs(query_string, keep_blank_values=True)
         limit = _integer_parameter(params, "limit", DEFAULT_LIMIT)

@@ -38,6 +38,11 @@ What it offers:
   puts the fault settings back to those the server started with.
 - `void(external_id)`: `POST /_sandbox/void`: the record's `status` becomes `VOIDED`, as a
   NetSuite user voids it in the UI; an update of it is then answered 400.
+- `contract_book=DIR` (constructor): the contract-book folder whose six NetSuite-held CSVs the
+  sandbox serves as NetSuite's SuiteBilling tables (default: the project's seeds/contract_book).
+  `remove_change_order(external_id)` removes one change order (its lines and the price interval
+  it started); `edit_contract_book(table, record, column, value)` sets one column of one record.
+  `set_faults(suiteql_schedule=["ok", "500", ...])` answers the next SuiteQL requests in order.
 - `records()`: every usage row, read from the state file (not through the API, so it does not
   count as a request), as `UsageRow` models ordered by internal id.
 - `client()`: a `SignedClient` that signs requests with OAuth 1.0 HMAC-SHA256 as the loader
@@ -196,6 +201,7 @@ class SandboxServer:
         startup_timeout: float = 30.0,
         oauth2_public_key: Path | None = None,
         oauth2_token_lifetime: int = 3600,
+        contract_book: Path | None = None,
     ) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="netsuite-sandbox-"))
         self.state_file = Path(state_file) if state_file else self._workdir / "sandbox.sqlite"
@@ -219,6 +225,8 @@ class SandboxServer:
         ]
         if job_delay_ms is not None:
             self._options += ["--job-delay-ms", str(job_delay_ms)]
+        if contract_book is not None:
+            self._options += ["--contract-book", str(contract_book)]
         self.oauth2_client_id = secrets.token_hex(16)
         self.oauth2_certificate_id = secrets.token_urlsafe(24)
         if oauth2_public_key is not None:
@@ -375,6 +383,28 @@ class SandboxServer:
             f"{self.base_url}/_sandbox/void", json={"external_id": external_id}
         )
         response.raise_for_status()
+
+    def remove_change_order(self, external_id: str) -> dict[str, int]:
+        """The change order, its lines and the price interval it started are gone from NetSuite's
+        tables (`POST /_sandbox/contract_book/remove_change_order`); rows per table after."""
+        response = self._control.post(
+            f"{self.base_url}/_sandbox/contract_book/remove_change_order",
+            json={"external_id": external_id},
+        )
+        response.raise_for_status()
+        return dict(response.json()["rows"])
+
+    def edit_contract_book(
+        self, table: str, record: str, column: str, value: str | None
+    ) -> dict[str, int]:
+        """Set one column of one NetSuite record (by internal id or External ID), as a user
+        edits it (`POST /_sandbox/contract_book/edit`); rows per table after."""
+        response = self._control.post(
+            f"{self.base_url}/_sandbox/contract_book/edit",
+            json={"table": table, "record": record, "column": column, "value": value},
+        )
+        response.raise_for_status()
+        return dict(response.json()["rows"])
 
     def records(self) -> list[UsageRow]:
         return read_usage_rows(self.state_file)

@@ -1,0 +1,1 @@
+"""The contract book from NetSuite: `usage-loader contracts pull` (SPEC 7)."""
