@@ -358,9 +358,9 @@
 
 {#- How each file can be read, by path. With the raw-file functions, raw_file_check says it, the
     check DuckDB's plugin runs (gzip inflated, Parquet read whole). Spark's text reader takes bytes
-    that are not UTF-8, NUL bytes, long lines and mixed line ends (the readers mark such lines
-    malformed), so a file DuckDB reads line by line (`lines`) is `fast` here, and an empty text file
-    is `empty` (no records). Without the functions (thrift, ODBC), from the bytes (binaryFile): a
+    that are not UTF-8, NUL bytes and long lines (the readers mark such lines malformed), so a file
+    DuckDB reads line by line (`lines`) is `fast` here, and an empty text file is `empty` (no
+    records). Without the functions (thrift, ODBC), from the bytes (binaryFile): a
     file is `unreadable` when a .gz file does not start as gzip, a Parquet file lacks Parquet's
     PAR1 marks at its start and end or a column of its source, or a text file's first 8 KiB are not
     text; a gzip stream truncated inside, or a Parquet file broken inside, is not seen from SQL and
