@@ -95,9 +95,10 @@ build-spark: $(SPARK_INSTALLED) profiles.yml
 
 # The raw-file checks on a local Spark session (python_tests/spark, marked `spark`), then the
 # sample data built on DuckDB and on Spark, every data and unit test on both, with three unreadable
-# files beside it, and fct_usage_records, fct_usage_quarantine and fct_invoice_preview compared row
-# for row; then the unreadable files removed and both built again without --full-refresh, and
-# compared again (report: target/compare/engine_comparison.json). About 15 minutes on 2 cores.
+# files beside it, and fct_usage_records, fct_usage_quarantine, fct_invoice_preview and
+# rpt_source_reconciliation compared row for row; then the unreadable files replaced or removed and
+# both built again without --full-refresh, and compared again (report:
+# target/compare/engine_comparison.json). About 10 minutes on 2 cores.
 test-spark: $(SPARK_INSTALLED)
 	$(BIN)/pytest -m spark python_tests/spark
 	$(BIN)/python scripts/compare_engines.py --seed $(SEED) --as-of-date $(AS_OF_DATE)

@@ -3,14 +3,16 @@
 Both engines run the one dbt project (`dbt build`: seeds, models, data tests and unit tests), each
 in its own folder under the work dir, so that nothing here touches the project's own target/ or
 DuckDB file. Spark's dbt runs through loader.dbt_plugins.spark_session (the raw-file checks on its
-session). Then fct_usage_records, fct_usage_quarantine and fct_invoice_preview are compared by
-their keys, column by column, exactly: the same rows, External IDs, quantities and amounts.
+session). Then fct_usage_records, fct_usage_quarantine, fct_invoice_preview and
+rpt_source_reconciliation are compared by their keys, column by column, exactly: the same rows,
+External IDs, quantities, amounts and counts of records read.
 
 With --unreadable-files (the default), three files that cannot be read are put beside the raw
 data (a truncated .jsonl.gz, a Parquet file broken inside, an empty .parquet): both builds must
-pass with one unreadable_file record for each in fct_usage_quarantine. Then the files are removed
-and both engines build again, incrementally (no --full-refresh): the marts must again be the same,
-with no unreadable_file record left.
+pass with one unreadable_file record for each in fct_usage_quarantine. Then the .jsonl.gz is
+replaced by its whole stream and the Parquet files are removed, and both engines build again,
+incrementally (no --full-refresh): the marts must again be the same, with no unreadable_file
+record left.
 
     .venv/bin/python scripts/compare_engines.py                 # sample data, seed 7
     .venv/bin/python scripts/compare_engines.py --raw-dir data/raw
@@ -130,6 +132,8 @@ def compared_marts() -> tuple[MartSpec, ...]:
         MartSpec(name="fct_usage_records", key="external_id", run_columns=("dbt_invocation_id",)),
         MartSpec(name="fct_usage_quarantine", key="raw_record_id"),
         MartSpec(name="fct_invoice_preview", key="invoice_line_id"),
+        # records read, used, duplicate, withdrawn and quarantined per source: the same files read
+        MartSpec(name="rpt_source_reconciliation", key="source_system"),
     )
 
 
@@ -168,8 +172,7 @@ def add_unreadable_files(raw_dir: Path) -> list[str]:
     .parquet. Returns the raw_record_id of the record each must become."""
     telemetry = raw_dir / "telemetry"
     metering = raw_dir / "metering"
-    lines = sorted(telemetry.glob("*.jsonl"))[0].read_bytes().splitlines(keepends=True)
-    compressed = gzip.compress(b"".join(lines[:200]))
+    compressed = gzip.compress(corrected_telemetry(raw_dir))
     (telemetry / "truncated.jsonl.gz").write_bytes(compressed[: len(compressed) // 2])
     source = sorted(metering.glob("*.parquet"))[0]
     with duckdb.connect() as connection:
@@ -191,10 +194,22 @@ def add_unreadable_files(raw_dir: Path) -> list[str]:
     )
 
 
-def remove_unreadable_files(raw_dir: Path, record_ids: list[str]) -> None:
+def corrected_telemetry(raw_dir: Path) -> bytes:
+    """What the truncated .jsonl.gz holds whole: copies of 200 delivered telemetry lines."""
+    first = sorted((raw_dir / "telemetry").glob("*.jsonl"))[0]
+    return b"".join(first.read_bytes().splitlines(keepends=True)[:200])
+
+
+def replace_or_remove_unreadable_files(raw_dir: Path, record_ids: list[str]) -> None:
+    """The truncated .jsonl.gz replaced by its whole stream under the same name, the other
+    unreadable files removed."""
     for record_id in record_ids:
         source_system, file_name, _ = record_id.split(":")
-        (raw_dir / source_system / file_name).unlink()
+        path = raw_dir / source_system / file_name
+        if file_name == "truncated.jsonl.gz":
+            path.write_bytes(gzip.compress(corrected_telemetry(raw_dir)))
+        else:
+            path.unlink()
 
 
 def result_statuses(run_results: Path) -> dict[str, dict[str, int]]:
@@ -487,7 +502,7 @@ def unreadable_records(side: tuple[list[str], list[tuple[Value, ...]]]) -> list[
     default=True,
     show_default=True,
     help="Build first with three unreadable files beside the raw data (a copy of --raw-dir), "
-    "then again without them, incrementally.",
+    "then again with them replaced or removed, incrementally.",
 )
 def main(
     project_dir: Path,
@@ -576,10 +591,12 @@ def main(
         console.print(f"unreadable files beside the raw data: {', '.join(added)}")
         passes.append(build_and_compare("with unreadable files", "dbt_build.log", added))
         if passes[-1].same:
-            remove_unreadable_files(raw_dir, added)
+            replace_or_remove_unreadable_files(raw_dir, added)
             passes.append(
                 build_and_compare(
-                    "unreadable files removed, incremental", "dbt_build_incremental.log", []
+                    "unreadable files replaced or removed, incremental",
+                    "dbt_build_incremental.log",
+                    [],
                 )
             )
     else:
