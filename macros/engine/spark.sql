@@ -257,24 +257,34 @@
 
 {#- ---- Raw files ------------------------------------------------------------------------------ -#}
 
-{#- Whether the session has the raw-file functions (raw_file_check, raw_file_list) that
-    loader.dbt_plugins.spark_session registers on the Spark session dbt runs in. On the session
-    method they are required: dbt runs there through that module (`make build-spark`). Over thrift
-    or ODBC (a cluster, Databricks) no Python of this package runs beside Spark: the checks are
-    made in SQL, from the files' bytes, and see less (docs/decisions.md). -#}
+{#- Whether raw files are listed and checked by the Python functions (raw_file_check,
+    raw_file_list) that loader.dbt_plugins.spark_session registers on the Spark session dbt runs
+    in (the var spark_raw_file_checks: python, the default), or in SQL from the files' bytes
+    (`sql`: for a Spark cluster or Databricks, where no Python of this package runs beside Spark;
+    it sees fewer unreadable files, docs/decisions.md). Without the functions on `python`, the
+    build stops with a message saying how to run. -#}
 {% macro spark_raw_file_functions() -%}
-    {%- set found = run_query("show user functions like 'raw_file_check'") -%}
-    {%- if found.rows | length > 0 -%}
-        {{ return(true) }}
-    {%- endif -%}
-    {%- if target.method == 'session' -%}
+    {%- set checks = var('spark_raw_file_checks') -%}
+    {%- if checks not in ['python', 'sql'] -%}
         {{ exceptions.raise_compiler_error(
-            "The Spark session has no function raw_file_check: on the session method, run dbt through "
-            ~ "`python -m loader.dbt_plugins.spark_session` (the same arguments as dbt, e.g. `build --target spark`; "
-            ~ "`make build-spark` does), which registers the raw-file checks on the session before the models run."
+            "The var spark_raw_file_checks is '" ~ checks ~ "': it must be 'python' (the raw-file checks "
+            ~ "registered by loader.dbt_plugins.spark_session) or 'sql' (checks in SQL, for a remote Spark)."
         ) }}
     {%- endif -%}
-    {{ return(false) }}
+    {%- if checks == 'sql' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set found = run_query("show user functions like 'raw_file_check'") -%}
+    {%- if found.rows | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "The Spark session has no function raw_file_check: run dbt through "
+            ~ "`python -m loader.dbt_plugins.spark_session` with dbt's arguments (e.g. `build --target spark`; "
+            ~ "`make build-spark` does), which registers the raw-file checks on the session dbt runs in. "
+            ~ "On a Spark cluster or Databricks, where that cannot be, set the var spark_raw_file_checks to 'sql' "
+            ~ "(checks in SQL, which see fewer unreadable files: docs/decisions.md)."
+        ) }}
+    {%- endif -%}
+    {{ return(true) }}
 {%- endmacro %}
 
 {#- The files of a source folder that match the patterns, by path: [{path, name, size,
