@@ -195,9 +195,12 @@ def add_unreadable_files(raw_dir: Path) -> list[str]:
 
 
 def corrected_telemetry(raw_dir: Path) -> bytes:
-    """What the truncated .jsonl.gz holds whole: copies of 200 delivered telemetry lines."""
-    first = sorted((raw_dir / "telemetry").glob("*.jsonl"))[0]
-    return b"".join(first.read_bytes().splitlines(keepends=True)[:200])
+    """What the truncated .jsonl.gz holds whole: copies of 200 delivered telemetry lines (of the
+    largest file)."""
+    largest = max(
+        sorted((raw_dir / "telemetry").glob("*.jsonl")), key=lambda path: path.stat().st_size
+    )
+    return b"".join(largest.read_bytes().splitlines(keepends=True)[:200])
 
 
 def replace_or_remove_unreadable_files(raw_dir: Path, record_ids: list[str]) -> None:
