@@ -2,8 +2,17 @@
 
 Both engines run the one dbt project (`dbt build`: seeds, models, data tests and unit tests), each
 in its own folder under the work dir, so that nothing here touches the project's own target/ or
-DuckDB file. Then fct_usage_records, fct_usage_quarantine and fct_invoice_preview are compared by
-their keys, column by column, exactly: the same rows, External IDs, quantities and amounts.
+DuckDB file. Spark's dbt runs through loader.dbt_plugins.spark_session (the raw-file checks on its
+session). Then fct_usage_records, fct_usage_quarantine, fct_invoice_preview and
+rpt_source_reconciliation are compared by their keys, column by column, exactly: the same rows,
+External IDs, quantities, amounts and counts of records read.
+
+With --unreadable-files (the default), three files that cannot be read are put beside the raw
+data (a truncated .jsonl.gz, a Parquet file broken inside, an empty .parquet): both builds must
+pass with one unreadable_file record for each in fct_usage_quarantine. Then the .jsonl.gz is
+replaced by its whole stream and the Parquet files are removed, and both engines build again,
+incrementally (no --full-refresh): the marts must again be the same, with no unreadable_file
+record left.
 
     .venv/bin/python scripts/compare_engines.py                 # sample data, seed 7
     .venv/bin/python scripts/compare_engines.py --raw-dir data/raw
@@ -11,6 +20,7 @@ their keys, column by column, exactly: the same rows, External IDs, quantities a
 Exit codes: 0 the marts are the same, 1 they differ, 2 a build failed.
 """
 
+import gzip
 import json
 import math
 import os
@@ -84,15 +94,37 @@ class MartComparison(BaseModel):
         )
 
 
-class ComparisonReport(BaseModel):
-    raw_dir: str
-    as_of_date: str
+class BuildPass(BaseModel):
+    """Both engines built once, the marts compared, and the unreadable files each quarantined
+    (their raw_record_id) against those expected."""
+
+    name: str
     builds: list[EngineBuild]
     marts: list[MartComparison]
+    expected_unreadable: list[str]
+    unreadable: dict[str, list[str]]
+
+    @property
+    def unreadable_as_expected(self) -> bool:
+        return all(found == self.expected_unreadable for found in self.unreadable.values())
 
     @property
     def same(self) -> bool:
-        return all(build.succeeded for build in self.builds) and all(m.same for m in self.marts)
+        return (
+            all(build.succeeded for build in self.builds)
+            and all(m.same for m in self.marts)
+            and self.unreadable_as_expected
+        )
+
+
+class ComparisonReport(BaseModel):
+    raw_dir: str
+    as_of_date: str
+    passes: list[BuildPass]
+
+    @property
+    def same(self) -> bool:
+        return all(build_pass.same for build_pass in self.passes)
 
 
 def compared_marts() -> tuple[MartSpec, ...]:
@@ -100,6 +132,8 @@ def compared_marts() -> tuple[MartSpec, ...]:
         MartSpec(name="fct_usage_records", key="external_id", run_columns=("dbt_invocation_id",)),
         MartSpec(name="fct_usage_quarantine", key="raw_record_id"),
         MartSpec(name="fct_invoice_preview", key="invoice_line_id"),
+        # records read, used, duplicate, withdrawn and quarantined per source: the same files read
+        MartSpec(name="rpt_source_reconciliation", key="source_system"),
     )
 
 
@@ -132,6 +166,55 @@ def generate_sample_data(raw_dir: Path, seed: int) -> None:
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
+def add_unreadable_files(raw_dir: Path) -> list[str]:
+    """Three files that cannot be read, beside the raw data: a gzip stream cut in half, a Parquet
+    file whose `value` pages are overwritten (its PAR1 marks and footer intact) and an empty
+    .parquet. Returns the raw_record_id of the record each must become."""
+    telemetry = raw_dir / "telemetry"
+    metering = raw_dir / "metering"
+    compressed = gzip.compress(corrected_telemetry(raw_dir))
+    (telemetry / "truncated.jsonl.gz").write_bytes(compressed[: len(compressed) // 2])
+    source = sorted(metering.glob("*.parquet"))[0]
+    with duckdb.connect() as connection:
+        offset, size = connection.execute(
+            "select data_page_offset, total_compressed_size from parquet_metadata(?) "
+            "where path_in_schema = 'value' and row_group_id = 0",
+            [str(source)],
+        ).fetchone()
+    broken = bytearray(source.read_bytes())
+    broken[offset : offset + size] = b"\xa5" * size
+    (metering / "corrupt-inside.parquet").write_bytes(bytes(broken))
+    (metering / "empty.parquet").write_bytes(b"")
+    return sorted(
+        [
+            "metering:corrupt-inside.parquet:file",
+            "metering:empty.parquet:file",
+            "telemetry:truncated.jsonl.gz:file",
+        ]
+    )
+
+
+def corrected_telemetry(raw_dir: Path) -> bytes:
+    """What the truncated .jsonl.gz holds whole: copies of 200 delivered telemetry lines (of the
+    largest file)."""
+    largest = max(
+        sorted((raw_dir / "telemetry").glob("*.jsonl")), key=lambda path: path.stat().st_size
+    )
+    return b"".join(largest.read_bytes().splitlines(keepends=True)[:200])
+
+
+def replace_or_remove_unreadable_files(raw_dir: Path, record_ids: list[str]) -> None:
+    """The truncated .jsonl.gz replaced by its whole stream under the same name, the other
+    unreadable files removed."""
+    for record_id in record_ids:
+        source_system, file_name, _ = record_id.split(":")
+        path = raw_dir / source_system / file_name
+        if file_name == "truncated.jsonl.gz":
+            path.write_bytes(gzip.compress(corrected_telemetry(raw_dir)))
+        else:
+            path.unlink()
+
+
 def result_statuses(run_results: Path) -> dict[str, dict[str, int]]:
     """Counts of node statuses per resource type (model, seed, test, unit_test)."""
     if not run_results.exists():
@@ -144,6 +227,14 @@ def result_statuses(run_results: Path) -> dict[str, dict[str, int]]:
     return counts
 
 
+def dbt_command(engine: str) -> list[str]:
+    """dbt for DuckDB; for Spark, dbt through the module that registers the raw-file checks on
+    the Spark session it runs in."""
+    if engine == "spark":
+        return [sys.executable, "-m", "loader.dbt_plugins.spark_session"]
+    return [venv_tool("dbt")]
+
+
 def run_build(
     *,
     engine: str,
@@ -153,11 +244,12 @@ def run_build(
     engine_dir: Path,
     env: dict[str, str],
     as_of_date: str,
+    log_name: str = "dbt_build.log",
 ) -> EngineBuild:
     target_path = engine_dir / "target"
-    log_file = engine_dir / "dbt_build.log"
+    log_file = engine_dir / log_name
     command = [
-        venv_tool("dbt"),
+        *dbt_command(engine),
         "build",
         "--target",
         target,
@@ -311,10 +403,15 @@ def compare_mart(
 
 
 def print_report(console: Console, report: ComparisonReport) -> None:
-    builds = Table(title="dbt build per engine")
+    for build_pass in report.passes:
+        print_pass(console, build_pass)
+
+
+def print_pass(console: Console, build_pass: BuildPass) -> None:
+    builds = Table(title=f"dbt build per engine: {build_pass.name}")
     for header in ("engine", "result", "seconds", "models", "data tests", "unit tests"):
         builds.add_column(header)
-    for build in report.builds:
+    for build in build_pass.builds:
 
         def statuses(resource_type: str, build: EngineBuild = build) -> str:
             counts = build.statuses.get(resource_type, {})
@@ -330,10 +427,10 @@ def print_report(console: Console, report: ComparisonReport) -> None:
         )
     console.print(builds)
 
-    marts = Table(title="marts, DuckDB against Spark")
+    marts = Table(title=f"marts, DuckDB against Spark: {build_pass.name}")
     for header in ("mart", "rows duckdb", "rows spark", "columns", "result"):
         marts.add_column(header)
-    for mart in report.marts:
+    for mart in build_pass.marts:
         marts.add_row(
             mart.mart,
             str(mart.duckdb_rows),
@@ -343,7 +440,7 @@ def print_report(console: Console, report: ComparisonReport) -> None:
         )
     console.print(marts)
 
-    for mart in report.marts:
+    for mart in build_pass.marts:
         for problem in mart.column_mismatch:
             console.print(f"{mart.mart}: {problem}")
         for key in mart.only_in_duckdb:
@@ -355,6 +452,28 @@ def print_report(console: Console, report: ComparisonReport) -> None:
                 f"{mart.mart} {difference.key} {difference.column}: "
                 f"duckdb {difference.duckdb} spark {difference.spark}"
             )
+    if build_pass.marts:
+        expected = ", ".join(build_pass.expected_unreadable) or "none"
+        for engine, found in build_pass.unreadable.items():
+            verdict = (
+                "as expected" if found == build_pass.expected_unreadable else "EXPECTED " + expected
+            )
+            console.print(
+                f"unreadable_file records on {engine}: {', '.join(found) or 'none'} ({verdict})"
+            )
+
+
+def unreadable_records(side: tuple[list[str], list[tuple[Value, ...]]]) -> list[str]:
+    """The raw_record_id of each unreadable_file record of a fct_usage_quarantine."""
+    columns, rows = side
+    if not columns:
+        return []
+    records = [dict(zip(columns, row, strict=True)) for row in rows]
+    return sorted(
+        str(record["raw_record_id"])
+        for record in records
+        if record["quarantine_reason"] == "unreadable_file"
+    )
 
 
 @click.command()
@@ -381,6 +500,13 @@ def print_report(console: Console, report: ComparisonReport) -> None:
 @click.option("--as-of-date", default="2026-04-20", show_default=True)
 @click.option("--spark-schema", default="usage_billing", show_default=True)
 @click.option("--max-differences", type=int, default=20, show_default=True)
+@click.option(
+    "--unreadable-files/--no-unreadable-files",
+    default=True,
+    show_default=True,
+    help="Build first with three unreadable files beside the raw data (a copy of --raw-dir), "
+    "then again with them replaced or removed, incrementally.",
+)
 def main(
     project_dir: Path,
     work_dir: Path | None,
@@ -389,6 +515,7 @@ def main(
     as_of_date: str,
     spark_schema: str,
     max_differences: int,
+    unreadable_files: bool,
 ) -> None:
     """Build the raw data on DuckDB and on Spark and compare the marts row for row."""
     console = make_console()
@@ -402,6 +529,13 @@ def main(
         raw_dir = work_dir / "raw"
         console.print(f"sample data (seed {seed}) -> {raw_dir}")
         generate_sample_data(raw_dir, seed)
+    elif unreadable_files:
+        # the unreadable files are written beside a copy, never into the given folder
+        copy = work_dir / "raw"
+        if copy.exists():
+            shutil.rmtree(copy)
+        shutil.copytree(raw_dir, copy)
+        raw_dir = copy
     raw_dir = raw_dir.resolve()
     profiles_dir = write_profiles(project_dir, work_dir)
 
@@ -412,46 +546,72 @@ def main(
     }
     duckdb_path = work_dir / "duckdb" / "usage_billing.duckdb"
     spark_dir = work_dir / "spark"
-    builds = []
-    for engine, target, env in (
+    engines = (
         ("duckdb", "dev", {**base_env, "USAGE_DUCKDB_PATH": str(duckdb_path)}),
         ("spark", "spark", {**base_env, "USAGE_SPARK_DIR": str(spark_dir)}),
-    ):
-        console.print(f"dbt build --target {target} ...")
-        build = run_build(
-            engine=engine,
-            target=target,
-            project_dir=project_dir,
-            profiles_dir=profiles_dir,
-            engine_dir=work_dir / engine,
-            env=env,
-            as_of_date=as_of_date,
-        )
-        console.print(f"  {'ok' if build.succeeded else 'FAILED'} in {build.seconds} s")
-        builds.append(build)
+    )
 
-    marts = []
-    if all(build.succeeded for build in builds):
-        warehouse = spark_dir / "warehouse" / f"{spark_schema}.db"
-        for spec in compared_marts():
-            marts.append(
-                compare_mart(
-                    spec,
-                    read_duckdb_mart(duckdb_path, spec.name),
-                    read_spark_mart(warehouse / spec.name),
-                    max_differences,
+    def build_and_compare(name: str, log_name: str, expected_unreadable: list[str]) -> BuildPass:
+        builds = []
+        for engine, target, env in engines:
+            console.print(f"{name}: dbt build --target {target} ...")
+            build = run_build(
+                engine=engine,
+                target=target,
+                project_dir=project_dir,
+                profiles_dir=profiles_dir,
+                engine_dir=work_dir / engine,
+                env=env,
+                as_of_date=as_of_date,
+                log_name=log_name,
+            )
+            console.print(f"  {'ok' if build.succeeded else 'FAILED'} in {build.seconds} s")
+            builds.append(build)
+        marts = []
+        unreadable: dict[str, list[str]] = {}
+        if all(build.succeeded for build in builds):
+            warehouse = spark_dir / "warehouse" / f"{spark_schema}.db"
+            for spec in compared_marts():
+                duckdb_side = read_duckdb_mart(duckdb_path, spec.name)
+                spark_side = read_spark_mart(warehouse / spec.name)
+                marts.append(compare_mart(spec, duckdb_side, spark_side, max_differences))
+                if spec.name == "fct_usage_quarantine":
+                    unreadable = {
+                        "duckdb": unreadable_records(duckdb_side),
+                        "spark": unreadable_records(spark_side),
+                    }
+        return BuildPass(
+            name=name,
+            builds=builds,
+            marts=marts,
+            expected_unreadable=expected_unreadable,
+            unreadable=unreadable,
+        )
+
+    passes = []
+    if unreadable_files:
+        added = add_unreadable_files(raw_dir)
+        console.print(f"unreadable files beside the raw data: {', '.join(added)}")
+        passes.append(build_and_compare("with unreadable files", "dbt_build.log", added))
+        if passes[-1].same:
+            replace_or_remove_unreadable_files(raw_dir, added)
+            passes.append(
+                build_and_compare(
+                    "unreadable files replaced or removed, incremental",
+                    "dbt_build_incremental.log",
+                    [],
                 )
             )
+    else:
+        passes.append(build_and_compare("sample data", "dbt_build.log", []))
 
-    report = ComparisonReport(
-        raw_dir=str(raw_dir), as_of_date=as_of_date, builds=builds, marts=marts
-    )
+    report = ComparisonReport(raw_dir=str(raw_dir), as_of_date=as_of_date, passes=passes)
     report_file = work_dir / "engine_comparison.json"
     report_file.write_text(report.model_dump_json(indent=2))
     print_report(console, report)
     console.print(f"report: {report_file}")
 
-    failed = [build for build in builds if not build.succeeded]
+    failed = [build for build_pass in passes for build in build_pass.builds if not build.succeeded]
     if failed:
         for build in failed:
             console.print(f"{build.engine} build failed; its log: {build.log_file}")

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import fnmatch
 import gzip
+import os
 import re
 import zlib
 from pathlib import Path
@@ -84,6 +86,31 @@ def raw_file_check(path: str, file_format: str, columns: list[str]) -> dict[str,
         return text_check(path, csv_format=file_format == "csv")
     except OSError as error:
         return {"read_as": "unreadable", "problem": describe(error)}
+
+
+def raw_file_list(folder: str, patterns: list[str]) -> list[dict[str, object]]:
+    """The files of a source folder whose names match a pattern (as DuckDB's glob matches them:
+    case-sensitive, hidden names too, not in subfolders), by path: path, name, size in bytes and
+    modified_ms (the modification time in milliseconds since the epoch). A missing folder holds no
+    file. An empty file is listed as any other."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    files = []
+    for entry in entries:
+        if not entry.is_file() or not any(fnmatch.fnmatchcase(entry.name, p) for p in patterns):
+            continue
+        stat = entry.stat()
+        files.append(
+            {
+                "path": os.path.abspath(entry.path),
+                "name": entry.name,
+                "size": stat.st_size,
+                "modified_ms": stat.st_mtime_ns // 1_000_000,
+            }
+        )
+    return sorted(files, key=lambda file: file["path"])
 
 
 def text_check(path: str, *, csv_format: bool) -> dict[str, str | None]:
@@ -267,8 +294,11 @@ def parquet_problem(path: str, columns: dict[str, str]) -> str | None:
             ]
             if wrong:
                 return "column(s) of another type: " + ", ".join(wrong)
-            counts = ", ".join(f'count("{name}")' for name in columns) or "count(*)"
-            connection.execute(f"select {counts} from read_parquet(?)", [path]).fetchall()
+            # every value of the source's columns decoded (a count alone is answered from the
+            # pages' headers: a page broken inside would pass and then stop the build's read)
+            values = ", ".join(f'"{name}"' for name in columns)
+            decoded = f"sum(hash({values}))" if values else "count(*)"
+            connection.execute(f"select {decoded} from read_parquet(?)", [path]).fetchall()
         except duckdb.Error as error:
             return describe(error)
     return None

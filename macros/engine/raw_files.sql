@@ -17,7 +17,8 @@
     `unreadable`, when the file cannot be read at all: one record with read_problem
     'unreadable_file', a null record number and the error in words as its content. An unreadable
     file was never read: every build checks it again (its record is replaced, see
-    forget_unreadable_raw_files), so it may be removed or replaced without --full-refresh.
+    forget_unreadable_raw_files), so it may be removed or replaced without --full-refresh, on
+    every engine.
     Engine-specific: DuckDB is the default implementation; other engines dispatch.
 -#}
 
@@ -139,19 +140,32 @@
     files again as new ones (a file removed since leaves nothing behind; a replaced one is read). -#}
 {% macro forget_unreadable_raw_files(reason_column='invalid_reason') -%}
     {%- if is_incremental() and raw_files_forget_unreadable() -%}
-        delete from {{ this }} where {{ reason_column }} = 'unreadable_file'
+        {{ return(adapter.dispatch('forget_unreadable_raw_files', 'usage_billing')(reason_column)) }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- Whether the engine deletes rows from the staging tables (appended to, incrementally): Spark's
-    default parquet tables cannot, so there a file found unreadable stays known as read (removing it
-    needs --full-refresh). -#}
+{% macro default__forget_unreadable_raw_files(reason_column) -%}
+    delete from {{ this }} where {{ reason_column }} = 'unreadable_file'
+{%- endmacro %}
+
+{#- Whether the engine forgets the unreadable files' records (every engine here does; on Spark by
+    dropping the partition that holds them, see raw_files_partition_by). -#}
 {% macro raw_files_forget_unreadable() -%}
     {{ return(adapter.dispatch('raw_files_forget_unreadable', 'usage_billing')()) }}
 {%- endmacro %}
 
 {% macro default__raw_files_forget_unreadable() -%}
     {{ return(true) }}
+{%- endmacro %}
+
+{#- The partitioning of the staging tables (`partition_by` of their config): none on DuckDB, which
+    deletes; by invalid_reason on Spark, whose parquet tables take no delete but drop a partition. -#}
+{% macro raw_files_partition_by() -%}
+    {{ return(adapter.dispatch('raw_files_partition_by', 'usage_billing')()) }}
+{%- endmacro %}
+
+{% macro default__raw_files_partition_by() -%}
+    {{ return(none) }}
 {%- endmacro %}
 
 {#- A SQL text literal. -#}

@@ -257,10 +257,55 @@
 
 {#- ---- Raw files ------------------------------------------------------------------------------ -#}
 
+{#- Whether raw files are listed and checked by the Python functions (raw_file_check,
+    raw_file_list) that loader.dbt_plugins.spark_session registers on the Spark session dbt runs
+    in (the var spark_raw_file_checks: python, the default), or in SQL from the files' bytes
+    (`sql`: for a Spark cluster or Databricks, where no Python of this package runs beside Spark;
+    it sees fewer unreadable files, docs/decisions.md). Without the functions on `python`, the
+    build stops with a message saying how to run. -#}
+{% macro spark_raw_file_functions() -%}
+    {%- set checks = var('spark_raw_file_checks') -%}
+    {%- if checks not in ['python', 'sql'] -%}
+        {{ exceptions.raise_compiler_error(
+            "The var spark_raw_file_checks is '" ~ checks ~ "': it must be 'python' (the raw-file checks "
+            ~ "registered by loader.dbt_plugins.spark_session) or 'sql' (checks in SQL, for a remote Spark)."
+        ) }}
+    {%- endif -%}
+    {%- if checks == 'sql' -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set found = run_query("show user functions like 'raw_file_check'") -%}
+    {%- if found.rows | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "The Spark session has no function raw_file_check: run dbt through "
+            ~ "`python -m loader.dbt_plugins.spark_session` with dbt's arguments (e.g. `build --target spark`; "
+            ~ "`make build-spark` does), which registers the raw-file checks on the session dbt runs in. "
+            ~ "On a Spark cluster or Databricks, where that cannot be, set the var spark_raw_file_checks to 'sql' "
+            ~ "(checks in SQL, which see fewer unreadable files: docs/decisions.md)."
+        ) }}
+    {%- endif -%}
+    {{ return(true) }}
+{%- endmacro %}
+
 {#- The files of a source folder that match the patterns, by path: [{path, name, size,
-    modified_at}]. The raw dir is listed (it must exist), so that a missing source folder lists no
-    file instead of failing. -#}
+    modified_at}]. With the raw-file functions, listed by raw_file_list (empty files included, a
+    missing folder lists no file). Without them, by the binaryFile source over the raw dir (it must
+    exist), which does not list an empty file. -#}
 {% macro spark__raw_file_listing(source_system, patterns) -%}
+    {%- if spark_raw_file_functions() -%}
+        {%- set quoted = [] -%}
+        {%- for pattern in patterns -%}{%- do quoted.append(spark_string_literal(pattern)) -%}{%- endfor -%}
+        {%- set result = run_query(
+            "select listed.path, listed.name, listed.size, cast(timestamp_millis(listed.modified_ms) as string) "
+            ~ "from (select explode(raw_file_list(" ~ spark_string_literal(raw_dir(source_system)) ~ ", array("
+            ~ quoted | join(', ') ~ "))) as listed) as files order by listed.path"
+        ) -%}
+        {%- set files = [] -%}
+        {%- for row in result.rows -%}
+            {%- do files.append({'path': row[0], 'name': row[1], 'size': row[2], 'modified_at': row[3], 'md5': none}) -%}
+        {%- endfor -%}
+        {{ return(files) }}
+    {%- endif -%}
     {%- set parent = raw_dir(source_system).rsplit('/', 1)[0] -%}
     {%- set queries = [] -%}
     {%- for pattern in patterns -%}
@@ -289,25 +334,68 @@
         "select _metadata.file_name, md5(content) from binaryFile.`" ~ spark_raw_files_glob(source_system, files) ~ "`"
     ) -%}
     {%- set hashes = {} -%}
+    {#- binaryFile has no row for an empty file: the MD5 of no bytes -#}
+    {%- for file in files if file['size'] == 0 -%}{%- do hashes.update({file['name']: 'd41d8cd98f00b204e9800998ecf8427e'}) -%}{%- endfor -%}
     {%- for row in result.rows -%}{%- do hashes.update({row[0]: row[1]}) -%}{%- endfor -%}
     {{ return(hashes) }}
 {%- endmacro %}
 
-{#- Spark's default parquet tables take no delete: a file found unreadable stays known as read. -#}
-{% macro spark__raw_files_forget_unreadable() -%}
-    {{ return(false) }}
+{#- Spark's parquet tables take no delete: the staging tables are partitioned by invalid_reason and
+    the unreadable files' records are forgotten by dropping their partition (a table of another
+    format that takes a delete, Delta, deletes). A staging table built before it was partitioned
+    is rebuilt once with --full-refresh. -#}
+{% macro spark__raw_files_partition_by() -%}
+    {{ return('invalid_reason') }}
 {%- endmacro %}
 
-{#- How each file can be read, by path, from its bytes (binaryFile): Spark's text reader takes
-    bytes that are not UTF-8, NUL bytes and long lines (the readers mark such lines malformed), so
-    a readable file is `fast`; an empty text file is `empty` (no records); a file is `unreadable`
-    when a .gz file does not start as gzip, a Parquet file lacks Parquet's PAR1 marks at its start
-    and end or a column of its source, or a text file's first 8 KiB are not text (as
-    raw_file_check on DuckDB). A gzip stream
-    truncated inside, or a Parquet file broken inside, is not seen from SQL: it still stops a Spark
-    build. -#}
+{% macro spark__forget_unreadable_raw_files(reason_column) -%}
+    {%- if config.get('file_format', 'parquet') == 'delta' -%}
+        delete from {{ this }} where {{ reason_column }} = 'unreadable_file'
+    {%- else -%}
+        {%- set described = run_query('describe table ' ~ this) -%}
+        {%- set names = described.columns[0].values() | map('string') | map('trim') | list -%}
+        {%- set partitioned = '# Partition Information' in names
+            and reason_column in names[names.index('# Partition Information') + 1:] -%}
+        {%- if not partitioned -%}
+            {{ exceptions.raise_compiler_error(
+                this ~ " was built by an earlier version that did not partition it by " ~ reason_column
+                ~ " (so that an unreadable file's record can be dropped): rebuild it once with `dbt build --full-refresh`."
+            ) }}
+        {%- endif -%}
+        alter table {{ this }} drop if exists partition ({{ reason_column }} = 'unreadable_file')
+    {%- endif -%}
+{%- endmacro %}
+
+{#- How each file can be read, by path. With the raw-file functions, raw_file_check says it, the
+    check DuckDB's plugin runs (gzip inflated, Parquet read whole). Spark's text reader takes bytes
+    that are not UTF-8, NUL bytes and long lines (the readers mark such lines malformed), so a file
+    DuckDB reads line by line (`lines`) is `fast` here, and an empty text file is `empty` (no
+    records). Without the functions (thrift, ODBC), from the bytes (binaryFile): a
+    file is `unreadable` when a .gz file does not start as gzip, a Parquet file lacks Parquet's
+    PAR1 marks at its start and end or a column of its source, or a text file's first 8 KiB are not
+    text; a gzip stream truncated inside, or a Parquet file broken inside, is not seen from SQL and
+    stops the build there. -#}
 {% macro spark__raw_file_checks(source_system, files, file_format, columns) -%}
     {%- set checks = {} -%}
+    {%- if spark_raw_file_functions() -%}
+        {%- set paths = [] -%}
+        {%- for file in files -%}{%- do paths.append('(' ~ spark_string_literal(file['path']) ~ ')') -%}{%- endfor -%}
+        {%- set declared = [] -%}
+        {%- for column, type in columns.items() -%}{%- do declared.append(spark_string_literal(column ~ ' ' ~ type)) -%}{%- endfor -%}
+        {%- set result = run_query(
+            "select path, checked.read_as, checked.problem from (select path, raw_file_check(path, '"
+            ~ file_format ~ "', cast(array(" ~ declared | join(', ') ~ ") as array<string>)) as checked from (values "
+            ~ paths | join(', ') ~ ") as paths (path)) as checks"
+        ) -%}
+        {%- for row in result.rows -%}
+            {%- set read_as, problem = row[1], row[2] -%}
+            {%- if read_as == 'lines' -%}
+                {%- set read_as = 'empty' if problem == 'empty file' else 'fast' -%}
+            {%- endif -%}
+            {%- do checks.update({row[0]: {'read_as': read_as, 'problem': problem}}) -%}
+        {%- endfor -%}
+        {{ return(checks) }}
+    {%- endif -%}
     {%- set parquet_columns = columns.keys() | map('lower') | list -%}
     {%- set result = run_query(
         "select _metadata.file_name, length(content), hex(substring(content, 1, 4)), hex(substring(content, -4, 4)), "

@@ -24,7 +24,12 @@ LONG_PADDING = 3_000_000
 # Files that cannot be read: source system -> file names.
 UNREADABLE = {
     "telemetry": ("binary.jsonl", "truncated.jsonl.gz"),
-    "metering": ("corrupt.parquet", "empty.parquet", "lacks-value.parquet"),
+    "metering": (
+        "corrupt-inside.parquet",
+        "corrupt.parquet",
+        "empty.parquet",
+        "lacks-value.parquet",
+    ),
 }
 
 
@@ -97,6 +102,15 @@ def _add_bad_files(raw: Path) -> dict[str, object]:
             f"'{metering}/usage_windows_2026-03.parquet')) "
             f"to '{metering}/lacks-value.parquet' (format parquet)"
         )
+        # a Parquet file whose footer reads and whose `value` pages do not
+        offset, size = connection.execute(
+            "select data_page_offset, total_compressed_size from parquet_metadata(?) "
+            "where path_in_schema = 'value' and row_group_id = 0",
+            [str(metering / "usage_windows_2026-03.parquet")],
+        ).fetchone()
+    broken = bytearray((metering / "usage_windows_2026-03.parquet").read_bytes())
+    broken[offset : offset + size] = b"\xa5" * size
+    (metering / "corrupt-inside.parquet").write_bytes(bytes(broken))
     return {
         "telemetry_lines": march,
         "truncated_content": b"\n".join(march[4:200]) + b"\n",
@@ -277,7 +291,7 @@ def test_a_source_with_an_unreadable_file_closes_no_period(clean, bad) -> None:
         "where source_system = 'metering') and billing_account_id not in "
         "(select billing_account_id from customer_mappings where source_system = 'telemetry')",
     )
-    assert held == [("metering: corrupt.parquet, empty.parquet, lacks-value.parquet",)]
+    assert held == [("metering: " + ", ".join(UNREADABLE["metering"]),)]
 
 
 def test_removing_or_replacing_unreadable_files_needs_no_full_refresh(clean, bad) -> None:

@@ -12,7 +12,12 @@ import duckdb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loader.dbt_plugins.raw_files import MAX_FAST_LINE_BYTES, raw_file_check, raw_file_lines
+from loader.dbt_plugins.raw_files import (
+    MAX_FAST_LINE_BYTES,
+    raw_file_check,
+    raw_file_lines,
+    raw_file_list,
+)
 
 # The options of default__read_raw_lines and default__read_raw_csv (macros/raw_files.sql).
 READ_LINES = (
@@ -151,3 +156,61 @@ def test_unreadable_files_say_why(tmp_path: Path) -> None:
         "read_as": "unreadable",
         "problem": "lacks the column(s) window_start",
     }
+
+
+def test_a_parquet_file_broken_inside_is_unreadable(tmp_path: Path) -> None:
+    """PAR1 marks and footer intact, the pages of one column overwritten: DuckDB reads the footer
+    and counts the rows, and fails only when it decodes the values."""
+    whole = tmp_path / "whole.parquet"
+    with duckdb.connect() as connection:
+        connection.execute(
+            "copy (select 'r' || i as record_id, i * 1.5 as value from range(2000) as t (i)) "
+            f"to '{whole}' (format parquet)"
+        )
+        offset, size = connection.execute(
+            "select data_page_offset, total_compressed_size from parquet_metadata(?) "
+            "where path_in_schema = 'value'",
+            [str(whole)],
+        ).fetchone()
+    columns = ["record_id varchar", "value double"]
+    assert raw_file_check(str(whole), "parquet", columns) == {"read_as": "fast", "problem": None}
+    broken = bytearray(whole.read_bytes())
+    broken[offset : offset + size] = b"\xa5" * size
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(bytes(broken))
+    with duckdb.connect() as connection:
+        # the footer still reads: only the values are broken
+        assert connection.execute("select count(*) from read_parquet(?)", [str(corrupt)]).fetchone()
+    check = raw_file_check(str(corrupt), "parquet", columns)
+    assert check["read_as"] == "unreadable" and check["problem"]
+    # a column the source does not read is not decoded, as the staging reader does not read it
+    assert raw_file_check(str(corrupt), "parquet", ["record_id varchar"])["read_as"] == "fast"
+
+
+def test_the_listing_holds_empty_files_and_only_the_folders_own_matches(tmp_path: Path) -> None:
+    folder = tmp_path / "metering"
+    (folder / "nested").mkdir(parents=True)
+    (folder / "empty.parquet").write_bytes(b"")
+    (folder / "b.parquet").write_bytes(b"PAR1")
+    (folder / ".hidden.parquet").write_bytes(b"x")
+    (folder / "upper.PARQUET").write_bytes(b"x")
+    (folder / "notes.txt").write_bytes(b"x")
+    (folder / "nested" / "deep.parquet").write_bytes(b"x")
+    (folder / "dir.parquet").mkdir()
+    listed = raw_file_list(str(folder), ["*.parquet"])
+    assert [(file["name"], file["size"]) for file in listed] == [
+        (".hidden.parquet", 1),
+        ("b.parquet", 4),
+        ("empty.parquet", 0),
+    ]
+    assert all(Path(str(file["path"])).is_absolute() for file in listed)
+    modified = (folder / "b.parquet").stat().st_mtime_ns // 1_000_000
+    assert listed[1]["modified_ms"] == modified
+    # the same files DuckDB's glob lists (read_blob, as default__raw_file_listing)
+    with duckdb.connect() as connection:
+        globbed = connection.execute(
+            "select parse_filename(filename) from read_blob(?) order by 1",
+            [f"{folder}/*.parquet"],
+        ).fetchall()
+    assert [name for (name,) in globbed] == [file["name"] for file in listed]
+    assert raw_file_list(str(tmp_path / "missing"), ["*.csv"]) == []

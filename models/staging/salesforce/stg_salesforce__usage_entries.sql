@@ -1,4 +1,4 @@
-{{ config(pre_hook="{{ forget_unreadable_raw_files() }}") }}
+{{ config(pre_hook="{{ forget_unreadable_raw_files() }}", partition_by=raw_files_partition_by()) }}
 
 -- One row per data row of the Salesforce Usage_Entry__c exports (every version), parsed and checked.
 with

@@ -1,4 +1,4 @@
-{{ config(pre_hook="{{ forget_unreadable_raw_files() }}") }}
+{{ config(pre_hook="{{ forget_unreadable_raw_files() }}", partition_by=raw_files_partition_by()) }}
 
 -- One row per non-blank line of the telemetry NDJSON files, parsed and checked.
 with
