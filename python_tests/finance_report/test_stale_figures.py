@@ -137,11 +137,13 @@ def test_a_build_whose_tests_failed_is_stale_in_the_report_with_the_push_gates_r
     assert reason == _push_refusal(failed, tmp_path)
     assert status["mart_invocation_ids"] == [invocation]
     assert status["results_invocation_id"] == invocation
-    assert status["fix"] == (
-        f"Run `dbt build`; the figures below are from dbt invocation {invocation} of "
-        f"{status['figures_from'].split(' of ', 1)[1]}."
+    # the time of the failed build's results, to the second (UTC)
+    stamp = failed.results()["metadata"]["generated_at"][:19].replace("T", " ")
+    assert status["figures_from"] in (
+        f"dbt invocation {invocation} of {stamp} UTC",
+        f"dbt invocation {invocation} of {stamp[:16]} UTC",
     )
-    assert status["figures_from"].startswith(f"dbt invocation {invocation} of 20")
+    assert status["fix"] == f"Run `dbt build`; the figures below are from {status['figures_from']}."
     assert HEADLINE in completed.stderr and reason in completed.stderr
 
     opened = open_page(browser, out)
@@ -173,7 +175,7 @@ def test_a_build_whose_tests_failed_is_stale_in_the_summary(failed: Marts, tmp_p
 
 
 def test_results_of_another_invocation_are_stale_however_good_that_build_was(
-    other_invocation: Marts, pipeline: BuiltPipeline, tmp_path: Path
+    other_invocation: Marts, tmp_path: Path
 ) -> None:
     results = other_invocation.results_invocation()
     (mart,) = other_invocation.mart_invocations()
