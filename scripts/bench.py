@@ -250,7 +250,8 @@ def check_line_numbers(db: Path, raw: Path, per_source: int = 1000) -> tuple[int
     checked = mismatched = 0
     for path, lines in wanted.items():
         opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        # bytes that are not UTF-8 read as U+FFFD, as the staging models show them
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
             for number, line in enumerate(handle, start=1):
                 if number in lines:
                     checked += 1

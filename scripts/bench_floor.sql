@@ -11,7 +11,7 @@ telemetry_lines as (
     from read_csv(
         ['{raw}/telemetry/*.jsonl', '{raw}/telemetry/*.jsonl.gz'],
         columns = {'raw_line': 'VARCHAR'}, header = false, auto_detect = false,
-        delim = chr(1), quote = '', escape = ''
+        delim = chr(1), quote = '', escape = '', ignore_errors = true
     )
     where json_valid(raw_line)
 ),

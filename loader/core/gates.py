@@ -129,6 +129,44 @@ def check_invocation(build: DbtBuild, mart_invocation_ids: set[str]) -> None:
         )
 
 
+class BuildVerdict(BaseModel):
+    """Whether dbt's latest results vouch for the mart as it stands: the dbt gates of a push
+    (`read_dbt_build`, `check_dbt_build`, `check_invocation`), decided the same way for the
+    commands that only read the mart (`report`, `summary`, `reconcile`). `refusal` is what a push
+    would say; None when the mart is the tested build."""
+
+    model_config = ConfigDict(frozen=True)
+
+    refusal: str | None
+    results_invocation_id: str | None
+    results_generated_at: str | None
+    mart_invocation_ids: tuple[str, ...]
+
+    @property
+    def is_current(self) -> bool:
+        return self.refusal is None
+
+
+def judge_dbt_build(
+    target_dir: Path, project_name: str | None, mart_invocation_ids: set[str]
+) -> BuildVerdict:
+    """The dbt gates on the mart built by `mart_invocation_ids`, as a verdict instead of a raise."""
+    build: DbtBuild | None = None
+    refusal: str | None = None
+    try:
+        build = read_dbt_build(target_dir, project_name)
+        check_dbt_build(build)
+        check_invocation(build, mart_invocation_ids)
+    except GateRefused as error:
+        refusal = str(error)
+    return BuildVerdict(
+        refusal=refusal,
+        results_invocation_id=build.invocation_id if build else None,
+        results_generated_at=build.generated_at if build else None,
+        mart_invocation_ids=tuple(sorted(mart_invocation_ids)),
+    )
+
+
 def check_billed_history(
     billed_hashes: Mapping[str, str], ledger: Mapping[str, LedgerEntry]
 ) -> None:

@@ -21,13 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from loader.core.config import MartLocation, credentials_from_env
-from loader.core.gates import (
-    GateRefused,
-    check_dbt_build,
-    check_invocation,
-    hold_reasons,
-    read_dbt_build,
-)
+from loader.core.gates import hold_reasons, judge_dbt_build
 from loader.core.marts import UsageRecord, read_mart
 from loader.core.netsuite import (
     NetSuiteClient,
@@ -354,13 +348,8 @@ def run_reconcile(
 
 
 def _gate_state(location: MartLocation, invocation_ids: set[str]) -> str:
-    try:
-        build = read_dbt_build(location.target_dir, location.project_name)
-        check_dbt_build(build)
-        check_invocation(build, invocation_ids)
-    except GateRefused as refusal:
-        return f"not passed: {refusal}"
-    return "passed"
+    verdict = judge_dbt_build(location.target_dir, location.project_name, invocation_ids)
+    return "passed" if verdict.is_current else f"not passed: {verdict.refusal}"
 
 
 def _rows_in_scope(

@@ -274,9 +274,9 @@ def is_utf8(raw: bytes) -> bool:
 
 
 def parquet_problem(path: str, columns: dict[str, str]) -> str | None:
-    """Why a Parquet file cannot be read, or None: it is read whole (the source's columns, each of
-    the declared type's family) by a connection of its own, so that nothing it holds can stop the
-    build's connection."""
+    """Why a Parquet file cannot be read, or None: it is read whole (every value of the source's
+    columns, each of the declared type's family) by a connection of its own, so that nothing it
+    holds can stop the build's connection."""
     with duckdb.connect() as connection:
         try:
             described = connection.execute(

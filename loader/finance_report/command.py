@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from loader.core.marts import MartUnavailable
 from loader.core.money import UnknownCurrency
 from loader.core.options import mart_options
 from loader.finance_report.content import UnknownPeriod, build_report
+from loader.finance_report.freshness import EXIT_STALE, HEADLINE, check_freshness
 from loader.finance_report.marts import MartReader
 from loader.finance_report.render import render_html, write_html
 
@@ -33,6 +35,12 @@ EXIT_CONFIG = 4
     type=click.Path(dir_okay=False, path_type=Path),
     help="The HTML file to write [default: report/index.html in the dbt target folder].",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print what was written and whether the figures are stale as JSON on stdout.",
+)
 def report(
     project_dir: Path,
     profiles_dir: Path | None,
@@ -41,15 +49,21 @@ def report(
     state_dir: Path | None,
     period: datetime | None,
     out: Path | None,
+    as_json: bool,
 ) -> None:
     """Write the finance report: close checklist, held records, invoice previews with charts,
     quarantine, reconciliation, credit-memo candidates and revenue, as one HTML page that opens
-    offline."""
+    offline.
+
+    When dbt's latest results do not vouch for the marts (the last `dbt build` failed, did not
+    build and test fct_usage_records, or is not the build that wrote them), the page is written
+    under a banner that says so, and the command exits 3."""
     try:
         location = locate_mart(project_dir, profiles_dir=profiles_dir, target=target, db=db)
         ledger_dir = (state_dir or location.project_dir / ".usage-loader").expanduser().resolve()
         with MartReader(location) as reader:
-            content = build_report(reader, ledger_dir, period.date() if period else None)
+            freshness = check_freshness(location, reader.invocation_ids())
+            content = build_report(reader, ledger_dir, period.date() if period else None, freshness)
         html = render_html(content)
     except UnknownPeriod as error:
         raise click.BadParameter(str(error), param_hint="'--period'") from error
@@ -60,7 +74,22 @@ def report(
         click.echo(f"refused: {error}", err=True)
         raise SystemExit(EXIT_REFUSED) from error
     path = write_html(html, out or location.target_dir / "report" / "index.html")
-    click.echo(
-        f"wrote {path}: billing period starting {content.period_start.isoformat()}, "
-        f"{len(content.invoices)} invoices, {len(content.held)} records held"
-    )
+    exit_code = EXIT_STALE if freshness.is_stale else 0
+    if as_json:
+        status = {
+            "html": str(path),
+            "period_start": content.period_start.isoformat(),
+            "invoices": len(content.invoices),
+            "held_records": len(content.held),
+            **freshness.as_json(),
+            "exit_code": exit_code,
+        }
+        click.echo(json.dumps(status, indent=2))
+    else:
+        click.echo(
+            f"wrote {path}: billing period starting {content.period_start.isoformat()}, "
+            f"{len(content.invoices)} invoices, {len(content.held)} records held"
+        )
+    if freshness.is_stale:
+        click.echo(f"{HEADLINE}. {freshness.reason}\n{freshness.fix}", err=True)
+    raise SystemExit(exit_code)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from loader.core.marts import UsageRecord
 from loader.finance_report import labels
 from loader.finance_report.charts import ChartSegment, Threshold, UsageChart, render_svg
+from loader.finance_report.freshness import Freshness
 from loader.finance_report.loaded import LedgerView, LoadState, load_states, read_ledger
 from loader.finance_report.marts import (
     Account,
@@ -202,6 +203,7 @@ class FinanceReport(_View):
     db_path: Path
     schema_name: str
     invocation_id: str | None
+    freshness: Freshness
     period_start: date
     period_end: date
     is_default_period: bool
@@ -233,9 +235,15 @@ class FinanceReport(_View):
 
 
 def build_report(
-    reader: MartReader, state_dir: Path, period: date | None, *, now: datetime | None = None
+    reader: MartReader,
+    state_dir: Path,
+    period: date | None,
+    freshness: Freshness,
+    *,
+    now: datetime | None = None,
 ) -> FinanceReport:
-    """Read the marts and the ledger, and assemble the page's content for one billing period."""
+    """Read the marts and the ledger, and assemble the page's content for one billing period;
+    `freshness` says whether dbt's latest results vouch for the marts (the page's banner)."""
     statuses = reader.period_statuses()
     if not statuses:
         raise UnknownPeriod("the marts hold no billing period: run dbt build on usage data first")
@@ -265,6 +273,7 @@ def build_report(
         db_path=reader.db_path,
         schema_name=reader.schema,
         invocation_id=reader.invocation_id(),
+        freshness=freshness,
         period_start=selected,
         period_end=in_period[0].billing_period_end,
         is_default_period=period is None,

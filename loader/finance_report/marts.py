@@ -388,6 +388,13 @@ class MartReader:
         unit = ", unit" if "unit" in self._columns("metrics") else ""
         return self._rows(MetricRule, f"select metric, aggregation{unit} from {{metrics}}")
 
+    def invocation_ids(self) -> set[str]:
+        """The dbt invocations that built `fct_usage_records`' rows (one after a good build)."""
+        rows = self._connection.execute(
+            self._sql("select distinct dbt_invocation_id from {fct_usage_records}")
+        ).fetchall()
+        return {row[0] or "" for row in rows}
+
     def invocation_id(self) -> str | None:
         rows = self._connection.execute(
             self._sql("select max(dbt_invocation_id) from {fct_usage_records}")

@@ -14,12 +14,15 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from loader.core.config import ConfigError, MartLocation, locate_mart
 from loader.core.console import make_console
 from loader.core.marts import MartUnavailable
 from loader.core.money import UnknownCurrency
+from loader.finance_report.freshness import EXIT_STALE, HEADLINE, Freshness, check_freshness
 from loader.finance_report.marts import MartReader, PeriodStatus
 from loader.finance_report.money import add, money
 
@@ -49,9 +52,30 @@ def _amounts(amounts: Iterable[tuple[Decimal | None, str]]) -> str:
     )
 
 
-def print_summary(location: MartLocation, console: Console) -> None:
-    """Print the summary of the marts at `location`, read through the finance report's reader."""
+def print_stale_banner(console: Console, freshness: Freshness) -> None:
+    """Why the figures may be stale and what to do, as the push's gate says it: a red panel on a
+    terminal, lines marked `!!` in a pipe or a log (where a panel is as wide as its longest
+    line)."""
+    lines = [HEADLINE, freshness.reason or "", freshness.fix]
+    if not console.is_terminal:
+        for line in lines:
+            console.print(f"!! {line}")
+        return
+    console.print(
+        Panel(
+            Text.assemble((lines[0], "bold"), "\n", lines[1], "\n", (lines[2], "bold")),
+            border_style="bold red",
+            style="red",
+        )
+    )
+
+
+def print_summary(location: MartLocation, console: Console) -> Freshness:
+    """Print the summary of the marts at `location`, read through the finance report's reader,
+    under a banner (and again after it) when dbt's latest results do not vouch for them; returns
+    that verdict."""
     with MartReader(location) as reader:
+        freshness = check_freshness(location, reader.invocation_ids())
         statuses = reader.period_statuses()
         period_records = reader.period_records()
         balances = reader.source_balances()
@@ -60,6 +84,8 @@ def print_summary(location: MartLocation, console: Console) -> None:
     by_period: dict[date, list[PeriodStatus]] = defaultdict(list)
     for status in statuses:
         by_period[status.billing_period_start].append(status)
+    if freshness.is_stale:
+        print_stale_banner(console, freshness)
     console.print(
         _table(
             "Usage records per billing period",
@@ -144,6 +170,9 @@ def print_summary(location: MartLocation, console: Console) -> None:
         )
     )
     console.print(_close_line(statuses, len(credits)))
+    if freshness.is_stale:
+        print_stale_banner(console, freshness)
+    return freshness
 
 
 def _close_line(statuses: list[PeriodStatus], credits: int) -> str:
@@ -192,7 +221,11 @@ def _close_line(statuses: list[PeriodStatus], credits: int) -> str:
 def summary(
     project_dir: Path, profiles_dir: Path | None, target: str | None, db: Path | None
 ) -> None:
-    """Summarise the marts of the last dbt build: records, totals, quarantine, period close."""
+    """Summarise the marts of the last dbt build: records, totals, quarantine, period close.
+
+    When dbt's latest results do not vouch for the marts (the last `dbt build` failed, did not
+    build and test fct_usage_records, or is not the build that wrote them), a banner says so
+    and the command exits 3."""
     try:
         location = locate_mart(project_dir, profiles_dir=profiles_dir, target=target, db=db)
     except ConfigError as error:
@@ -200,6 +233,8 @@ def summary(
     if not location.db_path.is_file():
         raise click.ClickException(f"no DuckDB file at {location.db_path}: run `dbt build` first")
     try:
-        print_summary(location, make_console())
+        freshness = print_summary(location, make_console())
     except (ConfigError, MartUnavailable, UnknownCurrency) as error:
         raise click.ClickException(str(error)) from error
+    if freshness.is_stale:
+        raise SystemExit(EXIT_STALE)

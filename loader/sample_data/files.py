@@ -218,6 +218,23 @@ def write_metering(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Writte
     return written
 
 
+def write_raw_lines(out_dir: Path, records: tuple[HandwrittenRecord, ...]) -> None:
+    """Put the bytes of each line that is not UTF-8 (`raw_line`) into its written file: DuckDB
+    writes text only, so such a line is staged as its U+FFFD text, which is found (exactly once)
+    and replaced by the bytes once the file is written."""
+    for record in records:
+        if record.raw_line is None or record.line is None:
+            continue
+        path = out_dir / record.source_system / record.file_name
+        lines = path.read_bytes().split(b"\n")
+        shown = record.line.encode("utf-8")
+        found = [index for index, line in enumerate(lines) if line == shown]
+        if len(found) != 1:
+            raise RuntimeError(f"{path}: {len(found)} lines read {record.line!r}, expected one")
+        lines[found[0]] = record.raw_line
+        path.write_bytes(b"\n".join(lines))
+
+
 def tagged_kinds(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[int, str, int]]:
     """Tagged records of a staged table: (origin, kind, count); origin 0 bulk, 1 hand-written."""
     return con.execute(

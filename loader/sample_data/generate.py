@@ -43,6 +43,7 @@ from loader.sample_data.files import (
     stage_handwritten,
     tagged_kinds,
     write_metering,
+    write_raw_lines,
     write_text_source,
 )
 from loader.sample_data.models import (
@@ -105,7 +106,8 @@ def _write_raw(
         con.execute("set preserve_insertion_order = true")
         load_feed_plan(con, feeds, allocate_events(feeds, settings.events))
         generate_metering(con, seed, lookups, late_corrections())
-        stage_handwritten(con, handwritten_records())
+        handwritten = handwritten_records()
+        stage_handwritten(con, handwritten)
         if scaled is not None:
             bulk = _stage_faults(con, settings, scaled, lookups, bulk)
         removed = clear_raw_folders(settings.out_dir)
@@ -118,6 +120,7 @@ def _write_raw(
             if source == "stripe" and scaled is not None:
                 approvals = approval_rows(con, "stripe_sorted", scaled.approval_feeds)
             con.execute(f"drop table {source}_sorted")
+        write_raw_lines(settings.out_dir, handwritten)
         files += write_metering(con, settings.out_dir)
         tagged += tagged_kinds(con, "metering_bulk")
     finally:

@@ -50,6 +50,7 @@ ScenarioKind = Literal[
     "late_correction",
     "late_after_line_end",
     "malformed_line",
+    "not_utf8",
     "wrong_type",
     "missing_field",
     "unknown_customer",
@@ -179,6 +180,8 @@ class HandwrittenRecord(BaseModel):
 
     Text sources carry the raw `line` exactly as it is written; metering carries a typed `row`.
     `position_at` orders the record within its file (files are written in order of arrival).
+    A line whose bytes are not UTF-8 carries them in `raw_line`, written as they are; its `line`
+    is then the text a reader shows for it, each byte that is not UTF-8 as U+FFFD.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -192,12 +195,20 @@ class HandwrittenRecord(BaseModel):
     customer_key: str | None
     note: str
     line: str | None = None
+    raw_line: bytes | None = None
     row: MeteringRow | None = None
 
     @model_validator(mode="after")
     def _carries_one_payload(self) -> HandwrittenRecord:
         if (self.line is None) == (self.row is None):
             raise ValueError("a handwritten record carries either a text line or a metering row")
+        if self.raw_line is not None:
+            if self.raw_line.decode("utf-8", errors="replace") != self.line:
+                raise ValueError("line is raw_line as read, bytes that are not UTF-8 as U+FFFD")
+            if "\ufffd" not in (self.line or "") or b"\n" in self.raw_line:
+                raise ValueError("raw_line is one line holding bytes that are not UTF-8")
+            if self.file_name.endswith(".gz"):
+                raise ValueError("a line that is not UTF-8 goes in a plain text file")
         if self.position_at.tzinfo is None:
             raise ValueError("position_at must be timezone-aware")
         return self

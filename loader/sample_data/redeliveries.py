@@ -21,8 +21,10 @@ from loader.sample_data.faults import FAULT_ORIGIN
 _SEQ = 9_000_000_000_000_000_000
 # One redelivery per this many ordinary records of the day, by source.
 _EVERY = {"telemetry": 200, "stripe": 400, "salesforce": 400, "metering": 1000}
+# A line that is not UTF-8 is skipped (ignore_errors): it is never redelivered.
 _TEXT = (
-    "columns = {'line': 'VARCHAR'}, header = false, auto_detect = false, quote = '', escape = ''"
+    "columns = {'line': 'VARCHAR'}, header = false, auto_detect = false, quote = '', escape = '', "
+    "ignore_errors = true"
 )
 _SF_STAMP = "'%Y-%m-%dT%H:%M:%S.000Z'"
 

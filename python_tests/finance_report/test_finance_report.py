@@ -122,10 +122,24 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def built_env(pipeline: BuiltPipeline) -> dict[str, str]:
+    """The environment of a command reading the pipeline's marts with its dbt results."""
+    return clean_env({"DBT_TARGET_PATH": str(pipeline.target_dir)})
+
+
 def write_report(pipeline: BuiltPipeline, out: Path, *extra: str | Path) -> Path:
     project = out.parent / "project"
     project.mkdir(parents=True, exist_ok=True)
-    completed = run_report("--project-dir", project, "--db", pipeline.db_path, "--out", out, *extra)
+    completed = run_report(
+        "--project-dir",
+        project,
+        "--db",
+        pipeline.db_path,
+        "--out",
+        out,
+        *extra,
+        env=built_env(pipeline),
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert out.is_file()
     return out
@@ -437,7 +451,9 @@ def test_records_pushed_to_netsuite_show_as_loaded_from_the_ledger(
     assert json.loads(pushed.stdout)["counts"].get("created", 0) == len(in_netsuite) > 0
 
     out = tmp_path / "page" / "index.html"
-    completed = run_report("--project-dir", project, "--db", pipeline.db_path, "--out", out)
+    completed = run_report(
+        "--project-dir", project, "--db", pipeline.db_path, "--out", out, env=built_env(pipeline)
+    )
     assert completed.returncode == 0, completed.stderr
     opened = open_page(browser, out)
     assert_opened_cleanly(opened, out)

@@ -52,7 +52,9 @@ def clean_env() -> dict[str, str]:
 
 
 def summary_text(pipeline: BuiltPipeline, tmp_path: Path) -> str:
-    location = locate_mart(tmp_path, db=pipeline.db_path, env={})
+    location = locate_mart(
+        tmp_path, db=pipeline.db_path, env={"DBT_TARGET_PATH": str(pipeline.target_dir)}
+    )
     buffer = io.StringIO()
     print_summary(location, Console(file=buffer, width=400, color_system=None))
     return buffer.getvalue()
@@ -140,7 +142,7 @@ def test_the_summary_and_the_report_show_the_same_invoice_totals(
         capture_output=True,
         text=True,
         timeout=300,
-        env=clean_env(),
+        env={**clean_env(), "DBT_TARGET_PATH": str(pipeline.target_dir)},
         check=False,
     )
     assert completed.returncode == 0, completed.stderr

@@ -132,18 +132,6 @@ def _close_status(db_path: Path) -> dict[tuple[str, object], bool]:
     return {(account, period): closed for account, period, closed in rows}
 
 
-def _accounts_fed_by(db_path: Path, sources: set[str]) -> set[str]:
-    placeholders = ", ".join(f"'{source}'" for source in sources)
-    return {
-        account
-        for (account,) in _query(
-            db_path,
-            "select distinct billing_account_id from customer_mappings "
-            f"where source_system in ({placeholders})",
-        )
-    }
-
-
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> BuiltPipeline:
     workdir = tmp_path_factory.mktemp("clean")
@@ -272,26 +260,41 @@ def test_the_reconciliation_balances_and_names_unreadable_files(bad) -> None:
 
 
 def test_a_source_with_an_unreadable_file_closes_no_period(clean, bad) -> None:
+    """Exactly the periods of the accounts a source with an unreadable file feeds are held open,
+    each naming that source as missing and its unreadable files; every other period closes (or
+    not) as it does without the bad files."""
     built, _ = bad
-    affected = _accounts_fed_by(built.db_path, set(UNREADABLE))
+    sources_of: dict[str, set[str]] = {}
+    for account, source in _query(
+        built.db_path, "select distinct billing_account_id, source_system from customer_mappings"
+    ):
+        sources_of.setdefault(account, set()).add(source)
     before = _close_status(clean.db_path)
-    after = _close_status(built.db_path)
-    assert set(after) == set(before)
-    # the clean build closes periods of those accounts: the unreadable files hold them open
-    assert any(closed for (account, _), closed in before.items() if account in affected)
-    for (account, period), closed in after.items():
-        if account in affected:
+    rows = _query(
+        built.db_path,
+        "select billing_account_id, billing_period_start, is_period_closed, missing_sources, "
+        "unreadable_files from rpt_period_close_status",
+    )
+    assert {(account, period) for account, period, *_ in rows} == set(before)
+    held_open = set()
+    for account, period, closed, missing, files in rows:
+        holding = sorted(sources_of.get(account, set()) & set(UNREADABLE))
+        assert files == (
+            "; ".join(f"{source}: {', '.join(UNREADABLE[source])}" for source in holding) or None
+        ), (account, period)
+        if holding:
             assert not closed, (account, period)
+            assert set(holding) <= set((missing or "").split(", ")), (account, period)
+            held_open.add((account, period))
         else:
             assert closed == before[(account, period)], (account, period)
-    held = _query(
-        built.db_path,
-        "select distinct unreadable_files from rpt_period_close_status "
-        "where billing_account_id in (select billing_account_id from customer_mappings "
-        "where source_system = 'metering') and billing_account_id not in "
-        "(select billing_account_id from customer_mappings where source_system = 'telemetry')",
-    )
-    assert held == [("metering: " + ", ".join(UNREADABLE["metering"]),)]
+    # each source's unreadable files hold open periods that the clean build closes
+    newly_open = {key for key in held_open if before[key]}
+    for source in UNREADABLE:
+        assert any(source in sources_of[account] for account, _ in newly_open), source
+    assert {account for account, _ in held_open} == {
+        account for account, sources in sources_of.items() if sources & set(UNREADABLE)
+    } & {account for account, _ in before}
 
 
 def test_removing_or_replacing_unreadable_files_needs_no_full_refresh(clean, bad) -> None:

@@ -38,9 +38,10 @@ def marts(pipeline: BuiltPipeline) -> duckdb.DuckDBPyConnection:
 
 
 def _line_numbers(path: Path, line: str) -> list[int]:
-    """1-based numbers of the lines of a text file (gzip-aware) that are exactly `line`."""
+    """1-based numbers of the lines of a text file (gzip-aware) that are exactly `line`, bytes
+    that are not UTF-8 read as U+FFFD (as the quarantine shows them)."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", newline="") as handle:
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
         return [
             number for number, text in enumerate(handle, start=1) if text.rstrip("\r\n") == line
         ]
@@ -91,6 +92,22 @@ def test_every_handwritten_record_ends_as_the_contract_says(
                 f"{record.note}) expected {record.expected}, got {actual}"
             )
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_with_u_fffd_in_its_raw_content(
+    pipeline: BuiltPipeline, marts: duckdb.DuckDBPyConnection
+) -> None:
+    (record,) = [record for record in handwritten_records() if record.kind == "not_utf8"]
+    assert record.raw_line is not None and record.line is not None
+    path = pipeline.raw_dir / record.source_system / record.file_name
+    number = path.read_bytes().split(b"\n").index(record.raw_line) + 1
+    found = marts.sql(
+        "select quarantine_reason, raw_record from fct_usage_quarantine "
+        "where source_system = ? and file_name = ? and record_number = ?",
+        params=[record.source_system, record.file_name, number],
+    ).fetchall()
+    assert found == [("malformed_record", record.line)]
+    assert "Ren\ufffde" in record.line
 
 
 def test_every_raw_record_is_accounted_for(marts: duckdb.DuckDBPyConnection) -> None:
@@ -210,6 +227,7 @@ def test_the_summary_piped_to_a_file_is_plain_and_whole(pipeline: BuiltPipeline)
         env={
             **os.environ,
             "DBT_PROFILES_DIR": str(PROJECT_DIR),
+            "DBT_TARGET_PATH": str(pipeline.target_dir),
             "FORCE_COLOR": "1",
             "COLUMNS": "40",
         },

@@ -214,3 +214,25 @@ def test_the_listing_holds_empty_files_and_only_the_folders_own_matches(tmp_path
         ).fetchall()
     assert [name for (name,) in globbed] == [file["name"] for file in listed]
     assert raw_file_list(str(tmp_path / "missing"), ["*.csv"]) == []
+
+
+def test_a_parquet_page_that_does_not_decode_makes_the_file_unreadable(tmp_path: Path) -> None:
+    """Row counts come from the footer; the check decodes every value, so a column chunk that
+    does not decompress is found before the build's read, which would stop on it."""
+    path = tmp_path / "pages.parquet"
+    with duckdb.connect() as connection:
+        connection.execute(
+            "copy (select 'record-' || i as record_id, i * 1.5 as value from range(5000) t(i)) "
+            f"to '{path}' (format parquet, compression snappy)"
+        )
+    data = bytearray(path.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little")
+    for offset in range(40, len(data) - 8 - footer, 97):
+        data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with duckdb.connect() as connection:
+        assert connection.execute(
+            "select count(*), count(record_id) from read_parquet(?)", [str(path)]
+        ).fetchall() == [(5000, 5000)], "the footer alone still answers a count"
+    check = raw_file_check(str(path), "parquet", ["record_id varchar", "value double"])
+    assert check["read_as"] == "unreadable" and check["problem"]

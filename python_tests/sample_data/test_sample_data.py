@@ -7,6 +7,7 @@ late usage appears only where it is meant to, and the approved invoice adds up.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import time
 from collections.abc import Iterator
@@ -36,9 +37,11 @@ from python_tests.support.seed_integrity import SEED_INTEGRITY_CHECKS, SEED_KEYS
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "seeds" / "contract_book"
 SEED = 7
+# Every line as text; DuckDB's reader refuses a line that is not UTF-8, which the deliberate
+# `not_utf8` line is (test_a_line_that_is_not_utf8_is_written_as_its_bytes), so it skips it.
 LINE_READER = (
     "header = false, columns = {'line': 'VARCHAR'}, delim = '\x1f', quote = '', escape = '', "
-    "auto_detect = false, filename = true"
+    "auto_detect = false, filename = true, ignore_errors = true"
 )
 STRIPE_COLUMNS = {
     "identifier": "VARCHAR",
@@ -714,7 +717,10 @@ def test_every_handwritten_record_is_in_its_file(raw: Path, db: duckdb.DuckDBPyC
             ).fetchall()
         }
     for record in CATALOG:
-        if record.row is None:
+        if record.raw_line is not None:
+            lines = (raw / record.source_system / record.file_name).read_bytes().split(b"\n")
+            assert lines.count(record.raw_line) == 1, record.note
+        elif record.row is None:
             assert (record.file_name, record.line) in text[record.source_system], record.note
         else:
             found = db.execute(
@@ -722,6 +728,29 @@ def test_every_handwritten_record_is_in_its_file(raw: Path, db: duckdb.DuckDBPyC
                 [record.row.record_id, f"%/{record.file_name}"],
             ).fetchone()
             assert found == (1,), record.note
+
+
+def test_a_line_that_is_not_utf8_is_written_as_its_bytes(raw: Path) -> None:
+    """The only lines of the raw files that are not UTF-8 are the deliberate ones, byte for byte;
+    read as text, each shows U+FFFD where its bad bytes are, as the quarantine shows it."""
+    deliberate = [record for record in CATALOG if record.kind == "not_utf8"]
+    assert len(deliberate) == 1
+    found = []
+    for path in sorted(raw.glob("*/*")):
+        content = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        if path.suffix in (".gz", ".jsonl", ".csv"):
+            for line in content.split(b"\n"):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    found.append((path.relative_to(raw).as_posix(), line))
+    assert found == [
+        (f"{record.source_system}/{record.file_name}", record.raw_line) for record in deliberate
+    ]
+    (record,) = deliberate
+    assert record.raw_line is not None and b"\xe9" in record.raw_line
+    assert record.line == record.raw_line.decode("utf-8", errors="replace")
+    assert "Ren\ufffde" in (record.line or "")
 
 
 # --------------------------------------------------------------------------- faults

@@ -45,9 +45,10 @@ DEMO_ACCOUNTS = tuple(
     for line in (DEMO_SEEDS / "billing_accounts.csv").read_text().splitlines()[1:]
 )
 GENERATED = "billing_account_id not in (" + ", ".join(f"'{a}'" for a in DEMO_ACCOUNTS) + ")"
+# a line that is not UTF-8 (the deliberate `not_utf8` one) is skipped
 TEXT_READER = (
     "columns = {'line': 'VARCHAR'}, header = false, auto_detect = false, "
-    "delim = '\x1f', quote = '', escape = '', filename = true"
+    "delim = '\x1f', quote = '', escape = '', filename = true, ignore_errors = true"
 )
 
 

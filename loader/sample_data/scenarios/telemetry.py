@@ -44,7 +44,7 @@ def _without(payload: dict[str, Any], field: str) -> dict[str, Any]:
 def _record(
     kind: ScenarioKind,
     expected: ExpectedOutcome,
-    payload: dict[str, Any] | str,
+    payload: dict[str, Any] | str | bytes,
     *,
     position: str,
     note: str,
@@ -53,11 +53,15 @@ def _record(
     file_name: str | None = None,
 ) -> HandwrittenRecord:
     position_at = at(position)
+    raw_line = None
     if isinstance(payload, dict):
         line = json.dumps(payload, separators=(",", ":"))
         record_key = record_key or payload.get("event_id")
         key = payload.get("account_key")
         customer_key = customer_key or (key if isinstance(key, str) else None)
+    elif isinstance(payload, bytes):
+        raw_line = payload
+        line = payload.decode("utf-8", errors="replace")
     else:
         line = payload
     return HandwrittenRecord(
@@ -70,6 +74,7 @@ def _record(
         customer_key=customer_key,
         note=note,
         line=line,
+        raw_line=raw_line,
     )
 
 
@@ -395,6 +400,12 @@ def _faults() -> list[HandwrittenRecord]:
     def variant(slug: str, **changes: Any) -> dict[str, Any]:
         return {**base, "event_id": event_id(slug), **changes}
 
+    # a client that writes Latin-1: "Renée" with é as the single byte 0xE9, which is not UTF-8
+    latin1 = json.dumps(
+        variant("not-utf8", properties={"user_id": "Renee"}), separators=(",", ":")
+    ).encode("ascii")
+    latin1 = latin1.replace(b'"Renee"', b'"Ren\xe9e"')
+
     return [
         _record(
             "malformed_line",
@@ -414,6 +425,15 @@ def _faults() -> list[HandwrittenRecord]:
             record_key=event_id("broken-replay"),
             customer_key="northwind-logistics",
             note="line cut short in the gzip replay file",
+        ),
+        _record(
+            "not_utf8",
+            "quarantined:malformed_record",
+            latin1,
+            position="2026-02-11T10:04:00Z",
+            record_key=event_id("not-utf8"),
+            customer_key="acme-prod",
+            note="a byte that is not UTF-8 (é written in Latin-1): shown as U+FFFD",
         ),
         _record(
             "wrong_type",
