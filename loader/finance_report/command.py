@@ -49,7 +49,12 @@ def report(
         location = locate_mart(project_dir, profiles_dir=profiles_dir, target=target, db=db)
         ledger_dir = (state_dir or location.project_dir / ".usage-loader").expanduser().resolve()
         with MartReader(location) as reader:
-            content = build_report(reader, ledger_dir, period.date() if period else None)
+            content = build_report(
+                reader,
+                ledger_dir,
+                period.date() if period else None,
+                report_dir=location.report_dir,
+            )
         html = render_html(content)
     except UnknownPeriod as error:
         raise click.BadParameter(str(error), param_hint="'--period'") from error
