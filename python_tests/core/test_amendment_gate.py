@@ -54,6 +54,16 @@ def mart_rows(pipeline: BuiltPipeline) -> list[dict[str, Any]]:
 def push(
     pipeline: BuiltPipeline, netsuite: SandboxServer, state_dir: Path
 ) -> tuple[int, dict[str, Any], str]:
+    return loader(pipeline, netsuite, "push", "--state-dir", str(state_dir))
+
+
+def reconcile(pipeline: BuiltPipeline, netsuite: SandboxServer) -> tuple[int, dict[str, Any], str]:
+    return loader(pipeline, netsuite, "reconcile")
+
+
+def loader(
+    pipeline: BuiltPipeline, netsuite: SandboxServer, command: str, *args: str
+) -> tuple[int, dict[str, Any], str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -62,13 +72,12 @@ def push(
     completed = subprocess.run(
         [
             Path(sys.executable).parent / "usage-loader",
-            "push",
+            command,
             "--project-dir",
             PROJECT_DIR,
             "--db",
             pipeline.db_path,
-            "--state-dir",
-            state_dir,
+            *args,
             "--include-open-periods",
             "--json",
         ],
@@ -133,6 +142,13 @@ def test_a_missing_change_order_holds_exactly_the_records_of_the_segments_it_sta
         for row in rows
         if row["external_id"] not in started_by
     )
+
+    # reconcile lists them as held, not as missing
+    code, reconciled, stderr = reconcile(pipeline, netsuite)
+    assert code == 0, reconciled.get("message", "") + stderr
+    listed = {record["external_id"]: record for record in reconciled["details"]["not_sendable"]}
+    assert {eid for eid, record in listed.items() if REASON in record["reasons"]} == started_by
+    assert reconciled["details"]["amendment_check"]["held"] == len(started_by)
 
     # The change order is committed again: the next push sends them.
     netsuite.reset()
@@ -237,3 +253,27 @@ def test_a_line_netsuite_does_not_know_does_not_pass() -> None:
     assert not holds_segment_plan(
         AmendmentCheck(intervals={}, lines_asked=1, reads=1), record("2026-03-01", "NEW")
     )
+
+
+def test_records_netsuite_holds_without_their_price_change_are_reported_by_reconcile(
+    pipeline: BuiltPipeline, netsuite: SandboxServer, tmp_path: Path
+) -> None:
+    rows = sendable(mart_rows(pipeline))
+    started_by = {row["external_id"] for row in rows if row["segment_amendment_id"] == "AMD-0002"}
+    assert started_by
+    code, _, stderr = push(pipeline, netsuite, tmp_path / "state")
+    assert code == 0, stderr
+    code, reconciled, _ = reconcile(pipeline, netsuite)
+    assert code == 0, reconciled["message"]
+
+    # the change order is taken back after the records were sent: NetSuite would bill them on
+    # the line's old plan
+    netsuite.remove_change_order("AMD-0002")
+    code, reconciled, _ = reconcile(pipeline, netsuite)
+    assert code == 1
+    extra = {
+        finding["external_id"]
+        for finding in reconciled["details"]["findings"]
+        if finding["kind"] == "extra"
+    }
+    assert extra == started_by
