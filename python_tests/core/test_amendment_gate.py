@@ -277,3 +277,17 @@ def test_records_netsuite_holds_without_their_price_change_are_reported_by_recon
         if finding["kind"] == "extra"
     }
     assert extra == started_by
+
+
+def test_a_check_that_cannot_read_netsuite_stops_the_push_before_anything_is_sent(
+    pipeline: BuiltPipeline, netsuite: SandboxServer, tmp_path: Path
+) -> None:
+    netsuite.set_faults(suiteql_schedule=["500"] * 10)
+    code, report, stderr = loader(
+        pipeline, netsuite, "push", "--state-dir", str(tmp_path / "state"), "--max-attempts", "3"
+    )
+    assert code == 1, stderr
+    assert "amendment check could not read" in report["message"]
+    assert "subscriptionpriceinterval" in report["message"]
+    assert netsuite.records() == []
+    assert netsuite.stats()["by_status"].get("500") == 3
