@@ -24,6 +24,7 @@ from loader.core.amendments import (
     plan_on,
 )
 from loader.core.marts import UsageRecord
+from python_tests.support.mart_project import DbtProject
 from python_tests.support.pipeline_build import PROJECT_DIR, BuiltPipeline, build_pipeline
 from python_tests.support.sandbox_server import SandboxServer
 
@@ -291,3 +292,17 @@ def test_a_check_that_cannot_read_netsuite_stops_the_push_before_anything_is_sen
     assert "subscriptionpriceinterval" in report["message"]
     assert netsuite.records() == []
     assert netsuite.stats()["by_status"].get("500") == 3
+
+
+def test_a_mart_built_before_the_amendment_columns_is_refused_with_the_fix(
+    project: DbtProject,
+) -> None:
+    connection = duckdb.connect(str(project.db_path))
+    try:
+        connection.execute("alter table main.fct_usage_records drop column segment_amendment_id")
+    finally:
+        connection.close()
+    result = project.run("plan", "--json")
+    assert result.exit_code == 4
+    assert "segment_amendment_id" in result.report["message"]
+    assert "run dbt build to rebuild it" in result.report["message"]
