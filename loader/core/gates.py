@@ -33,6 +33,8 @@ class GateRefused(Exception):
 class HoldReason(StrEnum):
     PERIOD_OPEN = "period_open"
     APPROVAL_REQUIRED = "approval_required"
+    # Decided by `push` against NetSuite (loader/core/amendments.py), not by `hold_reasons`.
+    AMENDMENT_NOT_IN_NETSUITE = "amendment_not_in_netsuite"
 
 
 class DbtBuild(BaseModel):

@@ -30,6 +30,8 @@ REQUIRED_COLUMNS = (
     "is_approved",
     "memo",
     "dbt_invocation_id",
+    "segment_amendment_id",
+    "segment_amendment_date",
 )
 OPTIONAL_COLUMNS = (
     "billing_account_id",
@@ -85,6 +87,8 @@ class UsageRecord(BaseModel):
     event_count: int | None = None
     is_adjustment: bool | None = None
     adjusts_period_start: date | None = None
+    segment_amendment_id: str | None = None
+    segment_amendment_date: date | None = None
 
 
 class MartSnapshot(BaseModel):
@@ -128,7 +132,10 @@ def read_mart(location: MartLocation) -> MartSnapshot:
         missing = [name for name in REQUIRED_COLUMNS if name not in columns]
         if missing:
             raise ConfigError(
-                f"{schema}.{MART_TABLE} in {location.db_path} lacks columns: " + ", ".join(missing)
+                f"{schema}.{MART_TABLE} in {location.db_path} lacks columns: "
+                + ", ".join(missing)
+                + ": it was built by an older version of the dbt project; run dbt build to "
+                "rebuild it, then run the loader again"
             )
         selected = [*REQUIRED_COLUMNS, *(name for name in OPTIONAL_COLUMNS if name in columns)]
         select_list = ", ".join(f'"{name}"' for name in selected)

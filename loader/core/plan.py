@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from loader.core.config import MartLocation
 from loader.core.gates import (
     DbtBuild,
+    HoldReason,
     check_billed_history,
     check_dbt_build,
     check_invocation,
@@ -154,12 +155,26 @@ def run_plan(
     run_report.records = [plan_outcome(item) for item in plan.records]
     run_report.count_outcomes()
     invalid = run_report.counts.get("invalid", 0)
+    message = plan.describe()
+    gated = amendment_gated(plan)
+    run_report.details["amendment_check"] = {"runs_at": "push", "records_to_check": gated}
+    if gated:
+        message += (
+            f". {gated} record(s) to send belong to segments a price change started: push sends "
+            "them only once NetSuite holds the change order (else held: "
+            f"{HoldReason.AMENDMENT_NOT_IN_NETSUITE.value})"
+        )
     run_report.finish(
         ExitCode.RECORDS_FAILED if invalid else ExitCode.DONE,
         "records_invalid" if invalid else "planned",
-        plan.describe(),
+        message,
     )
     return plan
+
+
+def amendment_gated(plan: Plan) -> int:
+    """How many records to send the amendment check of `push` asks NetSuite about."""
+    return sum(1 for item in plan.to_send() if item.record.segment_amendment_id)
 
 
 def build_plan(

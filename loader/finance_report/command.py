@@ -63,7 +63,13 @@ def report(
         ledger_dir = (state_dir or location.project_dir / ".usage-loader").expanduser().resolve()
         with MartReader(location) as reader:
             freshness = check_freshness(location, reader.invocation_ids())
-            content = build_report(reader, ledger_dir, period.date() if period else None, freshness)
+            content = build_report(
+                reader,
+                ledger_dir,
+                period.date() if period else None,
+                freshness,
+                report_dir=location.report_dir,
+            )
         html = render_html(content)
     except UnknownPeriod as error:
         raise click.BadParameter(str(error), param_hint="'--period'") from error

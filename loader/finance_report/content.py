@@ -20,7 +20,13 @@ from loader.core.marts import UsageRecord
 from loader.finance_report import labels
 from loader.finance_report.charts import ChartSegment, Threshold, UsageChart, render_svg
 from loader.finance_report.freshness import Freshness
-from loader.finance_report.loaded import LedgerView, LoadState, load_states, read_ledger
+from loader.finance_report.loaded import (
+    LedgerView,
+    LoadState,
+    amendment_holds,
+    load_states,
+    read_ledger,
+)
 from loader.finance_report.marts import (
     Account,
     Approval,
@@ -241,6 +247,7 @@ def build_report(
     freshness: Freshness,
     *,
     now: datetime | None = None,
+    report_dir: Path | None = None,
 ) -> FinanceReport:
     """Read the marts and the ledger, and assemble the page's content for one billing period;
     `freshness` says whether dbt's latest results vouch for the marts (the page's banner)."""
@@ -260,6 +267,11 @@ def build_report(
         marks_by_account[mark.billing_account_id].append(mark)
     records = reader.usage_records(selected)
     ledger, entries = read_ledger(state_dir)
+    not_in_netsuite = (
+        amendment_holds(report_dir, {record.dbt_invocation_id or "" for record in records})
+        if report_dir is not None
+        else set()
+    )
     loads = load_states(records, entries)
     lineage_relation = reader.relation("fct_usage_event_lineage")
     details = _record_details(reader, selected, records, lineage_relation)
@@ -288,7 +300,7 @@ def build_report(
             for status in in_period
         ),
         watermarks=tuple(watermarks),
-        held=_held(records, status_by_account, reader.approvals(selected), names),
+        held=_held(records, status_by_account, reader.approvals(selected), names, not_in_netsuite),
         invoices=invoices,
         quarantine=_quarantine(reader),
         quarantined_total=sum(row.records for row in reader.quarantine_reasons()),
@@ -369,10 +381,19 @@ def _needs_approval(status: PeriodStatus) -> bool:
 
 
 def hold_reasons(
-    record: UsageRecord, status: PeriodStatus | None, approvals: list[Approval]
+    record: UsageRecord,
+    status: PeriodStatus | None,
+    approvals: list[Approval],
+    not_in_netsuite: set[str] | frozenset[str] = frozenset(),
 ) -> list[str]:
     """Why the loader holds a record back, in the words of the close checklist."""
     reasons = []
+    if record.external_id in not_in_netsuite:
+        reasons.append(
+            labels.HOLD_REASONS["amendment_not_in_netsuite"].format(
+                amendment=record.segment_amendment_id or ""
+            )
+        )
     if not record.is_period_closed:
         missing = status.missing_sources if status else None
         reasons.append(f"period open, waiting on {labels.sources(missing)}")
@@ -403,11 +424,12 @@ def _held(
     statuses: dict[str, PeriodStatus],
     approvals: list[Approval],
     names: dict[str, str],
+    not_in_netsuite: set[str],
 ) -> tuple[HeldRecord, ...]:
     held = []
     for record in records:
         account = record.billing_account_id or ""
-        reasons = hold_reasons(record, statuses.get(account), approvals)
+        reasons = hold_reasons(record, statuses.get(account), approvals, not_in_netsuite)
         if reasons:
             held.append(
                 HeldRecord(

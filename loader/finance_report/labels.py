@@ -36,6 +36,13 @@ QUARANTINE_REASONS = {
     ),
 }
 
+HOLD_REASONS = {
+    "amendment_not_in_netsuite": (
+        "price change {amendment} is not in NetSuite yet: held until its change order is "
+        "committed, so NetSuite never bills this usage on the old plan"
+    ),
+}
+
 APPROVAL_STATES = {
     "not_required": "not needed",
     "approved": "approved",

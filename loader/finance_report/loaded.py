@@ -8,6 +8,7 @@ updates it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
@@ -44,6 +45,31 @@ class LedgerView(BaseModel):
     path: Path
     exists: bool
     confirmed: int
+
+
+AMENDMENT_NOT_IN_NETSUITE = "amendment_not_in_netsuite"
+
+
+def amendment_holds(report_dir: Path, invocation_ids: set[str]) -> set[str]:
+    """The External IDs the latest push held because NetSuite lacked their price change: the
+    check runs at push, against NetSuite, so the report reads it from that push's run report
+    (`target/loader/push-*.json`), when that push read this very build of the mart."""
+    for path in sorted(report_dir.glob("push-*.json"), reverse=True):
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(report, dict) or "amendment_check" not in (report.get("details") or {}):
+            continue
+        if report.get("dbt_invocation_id") not in invocation_ids:
+            return set()
+        return {
+            str(record.get("external_id"))
+            for record in report.get("records") or []
+            if record.get("outcome") == "held"
+            and AMENDMENT_NOT_IN_NETSUITE in (record.get("reasons") or [])
+        }
+    return set()
 
 
 NOT_LOADED = LoadState(label="not loaded yet", tone=Tone.QUIET)

@@ -413,6 +413,14 @@ class MartReader:
 
     def usage_records(self, period: date) -> list[UsageRecord]:
         columns = self._columns(MART_TABLE)
+        lacking = [name for name in REQUIRED_COLUMNS if name not in columns]
+        if lacking:
+            raise ConfigError(
+                f"{self.schema}.{MART_TABLE} in {self.db_path} lacks columns: "
+                + ", ".join(lacking)
+                + ": it was built by an older version of the dbt project; run dbt build to "
+                "rebuild it"
+            )
         selected = [*REQUIRED_COLUMNS, *(name for name in OPTIONAL_COLUMNS if name in columns)]
         cursor = self._connection.execute(
             self._sql(

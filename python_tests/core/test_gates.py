@@ -171,6 +171,8 @@ select
     date '2026-05-31' as usage_date,
     cast({{ var('quantity', '42.5') }} as decimal(38, 9)) as quantity,
     'PP-1' as price_plan_id,
+    cast(null as varchar) as segment_amendment_id,
+    cast(null as date) as segment_amendment_date,
     cast(1 as decimal(38, 9)) as proration_factor,
     cast(0.85 as decimal(38, 9)) as rated_amount,
     'USD' as currency,

@@ -476,6 +476,75 @@ def test_records_pushed_to_netsuite_show_as_loaded_from_the_ledger(
     assert str(state_dir / "ledger.sqlite3") in opened.text("header .meta")
 
 
+def test_a_record_held_because_netsuite_lacks_its_price_change_shows_why(
+    pipeline: BuiltPipeline,
+    marts: duckdb.DuckDBPyConnection,
+    browser: BrowserContext,
+    tmp_path: Path,
+) -> None:
+    period = date(2026, 3, 1)
+    started_by = {
+        row["external_id"]
+        for row in rows(
+            marts,
+            "select external_id from fct_usage_records "
+            "where billing_period_start = ? and segment_amendment_id = 'AMD-0001'",
+            period,
+        )
+    }
+    assert started_by, "the period shown has a record of a segment AMD-0001 started"
+    # push and report read dbt's artifacts and write their run reports in the build's target
+    env = clean_env({"DBT_TARGET_PATH": str(pipeline.target_dir)})
+    with SandboxServer(state_file=tmp_path / "netsuite.sqlite3") as netsuite:
+        netsuite.remove_change_order("AMD-0001")
+        pushed = subprocess.run(
+            [
+                Path(sys.executable).parent / "usage-loader",
+                "push",
+                "--project-dir",
+                PROJECT_DIR,
+                "--db",
+                pipeline.db_path,
+                "--state-dir",
+                tmp_path / "state",
+                "--json",
+            ],
+            env={**env, **netsuite.loader_env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert pushed.returncode == 0, pushed.stdout[-3000:] + pushed.stderr
+    out = tmp_path / "page" / "index.html"
+    completed = run_report(
+        "--project-dir",
+        PROJECT_DIR,
+        "--db",
+        pipeline.db_path,
+        "--state-dir",
+        tmp_path / "state",
+        "--period",
+        period.isoformat(),
+        "--out",
+        out,
+        env=env,
+    )
+    assert completed.returncode == 0, completed.stderr
+    opened = open_page(browser, out)
+    assert_opened_cleanly(opened, out)
+    for external_id in started_by:
+        text = opened.text(f'#held-table tbody tr[data-external-id="{external_id}"]')
+        assert "price change AMD-0001 is not in NetSuite yet" in text
+    shown = {
+        row.get_attribute("data-external-id"): row.inner_text()
+        for row in opened.page.locator("#held-table tbody tr").all()
+    }
+    assert {
+        external_id for external_id, text in shown.items() if "is not in NetSuite yet" in text
+    } == started_by
+
+
 def test_a_record_changed_after_its_load_shows_that_the_next_push_updates_it(
     pipeline: BuiltPipeline,
     marts: duckdb.DuckDBPyConnection,

@@ -37,6 +37,8 @@ regular_records as (
         segment_start,
         segment_end,
         price_plan_id,
+        amendment_id as segment_amendment_id,
+        amendment_date as segment_amendment_date,
         proration_factor,
         case when is_billed then billed_quantity else quantity end as quantity,
         case when is_billed then billed_rated_amount else rated_amount end as rated_amount,
@@ -58,6 +60,9 @@ adjustment_records as (
         adjusting.segment_start,
         adjusting.segment_end,
         original.price_plan_id,
+        -- an adjustment adds late usage to a segment already billed: no amendment check
+        cast(null as string) as segment_amendment_id,
+        cast(null as date) as segment_amendment_date,
         original.proration_factor,
         adjustments.late_quantity as quantity,
         greatest(adjustments.late_amount, cast(0 as decimal(38, 9))) as rated_amount,
@@ -103,6 +108,8 @@ final as (
         -- quantity and amount
         records.quantity,
         records.price_plan_id,
+        records.segment_amendment_id,
+        records.segment_amendment_date,
         records.proration_factor,
         records.rated_amount,
         lines.currency,

@@ -98,6 +98,7 @@ segments as (
         segment_starts.subscription_line_id,
         segment_starts.price_plan_id,
         segment_starts.amendment_id,
+        segment_starts.effective_date as amendment_date,
         greatest(segment_starts.segment_start, snapped_line_ends.snapped_line_start_date) as segment_start,
         coalesce(
             cast({{ dbt.dateadd('day', -1, 'lead(segment_starts.segment_start) over (partition by segment_starts.subscription_line_id order by segment_starts.segment_start)') }} as date),
@@ -115,6 +116,7 @@ final as (
         lines.billing_account_id,
         segments.price_plan_id,
         nullif(segments.amendment_id, '') as amendment_id,
+        case when segments.amendment_id <> '' then segments.amendment_date end as amendment_date,
         segments.segment_start,
         case
             when lines.line_end_date is not null and segments.segment_end > snapped_line_ends.snapped_line_end_date

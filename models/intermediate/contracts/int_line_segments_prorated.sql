@@ -60,6 +60,7 @@ period_segments as (
         subscription_line_id,
         price_plan_id,
         amendment_id,
+        amendment_date,
         billing_period_start,
         {{ billing_period_end('billing_period_start') }} as billing_period_end,
         greatest(segment_start, billing_period_start) as segment_start,
@@ -134,6 +135,7 @@ final as (
         factored.segment_end,
         factored.price_plan_id,
         factored.amendment_id,
+        factored.amendment_date,
         -- proration
         factored.proration_method,
         factored.period_days,

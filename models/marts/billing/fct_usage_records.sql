@@ -33,6 +33,8 @@ final as (
         -- quantity and amount
         cast(records.quantity as decimal(38, 9)) as quantity,
         cast(records.price_plan_id as string) as price_plan_id,
+        cast(records.segment_amendment_id as string) as segment_amendment_id,
+        cast(records.segment_amendment_date as date) as segment_amendment_date,
         cast(records.proration_factor as decimal(38, 18)) as proration_factor,
         cast(records.rated_amount as decimal(38, 9)) as rated_amount,
         cast(records.currency as string) as currency,
