@@ -42,7 +42,7 @@
 
     {%- if one_of is not none -%}
         {%- set check = 'book_row.' ~ column_name ~ ' in (' ~ (quoted_values | join(', ')) ~ ')' -%}
-        {%- set rule_text = rule or ('is one of ' ~ (one_of | join(', ')) ~ ', exactly (case included)') -%}
+        {%- set rule_text = rule or (column_name ~ ' is one of ' ~ (one_of | join(', ')) ~ ', exactly (case included)') -%}
     {%- elif is_unique -%}
         {%- set blank_key = [] -%}
         {%- set same_key = [] -%}
@@ -63,7 +63,7 @@
                 where referred.{{ field }} = book_row.{{ column_name }}
             )
         {%- endset -%}
-        {%- set rule_text = rule or ('is a ' ~ field ~ ' of ' ~ refers_to.identifier.split('__')[-1]
+        {%- set rule_text = rule or (column_name ~ ' is a ' ~ field ~ ' of ' ~ refers_to.identifier.split('__')[-1]
             ~ (' (or blank)' if blank_allowed else '')) -%}
     {%- elif condition is not none -%}
         {%- set check = condition -%}
