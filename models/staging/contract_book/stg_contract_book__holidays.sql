@@ -11,7 +11,7 @@ source as (
 final as (
     select
         cast(holiday_date as date) as holiday_date,
-        cast(name as string) as name
+        cast(name as string) as holiday_name
     from source
 )
 
