@@ -212,3 +212,21 @@
 {% macro default__value_of_greatest(value, ordering) -%}
     arg_max({{ value }}, ({{ ordering | join(', ') }}))
 {%- endmacro %}
+
+{#- Stops the query with a message (a text expression): the rules call it on a value of the
+    contract book they do not know, instead of giving it some rule. -#}
+{% macro query_error(message) -%}
+    {{ return(adapter.dispatch('query_error', 'usage_billing')(message)) }}
+{%- endmacro %}
+{% macro default__query_error(message) -%}
+    error({{ message }})
+{%- endmacro %}
+
+{#- True when a text is the name of a time zone of the IANA database (case included), as the
+    engine knows them: DuckDB lists its zones in pg_timezone_names() (ICU). -#}
+{% macro is_time_zone_name(text) -%}
+    {{ return(adapter.dispatch('is_time_zone_name', 'usage_billing')(text)) }}
+{%- endmacro %}
+{% macro default__is_time_zone_name(text) -%}
+    coalesce({{ text }} in (select time_zones.name from pg_timezone_names() as time_zones), false)
+{%- endmacro %}

@@ -107,6 +107,19 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Java's time zone database (java.time.ZoneId), case included: try_reflect gives null where
+    ZoneId.of fails (from_utc_timestamp would stop the query instead). ZoneId.of also takes fixed
+    offsets (+05:00, Z, UTC+5), which are no IANA names: a name is what it returns unchanged, not
+    an offset. Java leaves out three of the IANA database's names (EST, MST, HST), which DuckDB
+    knows. -#}
+{% macro spark__is_time_zone_name(text) -%}
+    coalesce(
+        try_reflect('java.time.ZoneId', 'of', {{ text }}) = {{ text }}
+        and not ({{ text }} rlike r'^([+-]|Z$)'),
+        false
+    )
+{%- endmacro %}
+
 {#- ---- JSON ----------------------------------------------------------------------------------- -#}
 
 {#- One JSON object and nothing after it. Spark's parser stops after the first value, so the text
@@ -174,6 +187,10 @@
 
 {% macro spark__json_text_dynamic(json, member_expression) -%}
     get_json_object({{ json }}, concat('$[''', {{ member_expression }}, ''']'))
+{%- endmacro %}
+
+{% macro spark__query_error(message) -%}
+    raise_error({{ message }})
 {%- endmacro %}
 
 {#- ---- Numbers and text ------------------------------------------------------------------------ -#}

@@ -22,7 +22,7 @@
     every event again when it changes. -#}
 {% macro mapping_fingerprint() -%}
     {{ rows_fingerprint([
-        ref('customer_mappings'), ref('billing_accounts'), ref('metric_mappings'), ref('metrics')
+        ref('stg_contract_book__customer_mappings'), ref('stg_contract_book__billing_accounts'), ref('stg_contract_book__metric_mappings'), ref('stg_contract_book__metrics')
     ]) }}
 {%- endmacro %}
 

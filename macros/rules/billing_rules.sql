@@ -41,6 +41,17 @@
     end
 {%- endmacro %}
 
+{#- Does a proration method snap segment boundaries to half months (SPEC 3.3)? Only half_month. -#}
+{% macro snaps_to_half_months(method) -%}
+    case {{ method }}
+        when 'half_month' then true
+        when 'calendar_days' then false
+        when 'business_days' then false
+        when 'none' then false
+        else {{ unknown_contract_value('subscriptions.proration_method', method) }}
+    end
+{%- endmacro %}
+
 {#- Proration factor f of a period segment as an exact ratio: numerator and denominator. -#}
 {% macro proration_numerator(method, segment_days, segment_business_days, period_business_days, halves_covered) -%}
     case {{ method }}
@@ -48,7 +59,8 @@
         when 'business_days' then
             case when {{ period_business_days }} > 0 then {{ segment_business_days }} else {{ segment_days }} end
         when 'half_month' then {{ halves_covered }}
-        else 1
+        when 'none' then 1
+        else {{ unknown_contract_value('subscriptions.proration_method', method) }}
     end
 {%- endmacro %}
 
@@ -58,16 +70,19 @@
         when 'business_days' then
             case when {{ period_business_days }} > 0 then {{ period_business_days }} else {{ period_days }} end
         when 'half_month' then 2
-        else 1
+        when 'none' then 1
+        else {{ unknown_contract_value('subscriptions.proration_method', method) }}
     end
 {%- endmacro %}
 
-{#- A tier bound, flat amount or minimum scaled by f when the plan prorates its tiers. -#}
+{#- A tier bound, flat amount or minimum scaled by f when the plan prorates its tiers
+    (prorate_tiers, as the contract book writes it: `true` or `false`). -#}
 {% macro prorated(value, proration_factor, prorate_tiers) -%}
     cast(
-        case
-            when {{ prorate_tiers }} then cast({{ value }} * {{ proration_factor }} as decimal(38, 12))
-            else {{ value }}
+        case {{ prorate_tiers }}
+            when 'true' then cast({{ value }} * {{ proration_factor }} as decimal(38, 12))
+            when 'false' then {{ value }}
+            else {{ unknown_contract_value('price_plans.prorate_tiers', prorate_tiers) }}
         end
         as decimal(38, 12)
     )
@@ -135,18 +150,23 @@
         when 'unique_count' then cast(coalesce({{ unique_count }}, 0) as decimal(38, 9))
         when 'max' then cast(coalesce({{ quantity_max }}, 0) as decimal(38, 9))
         when 'latest' then cast(coalesce({{ latest_quantity }}, 0) as decimal(38, 9))
+        else {{ unknown_contract_value('metrics.aggregation', aggregation) }}
     end
 {%- endmacro %}
 
 {#- Is tier k reached by quantity q (SPEC 3.5)? Graduated: tier 1 always, tier k when q > B_(k-1).
-    Volume: the one tier with B_(k-1) < q <= B_k (q = 0: tier 1). Other models: tier 1 only. -#}
+    Volume: the one tier with B_(k-1) < q <= B_k (q = 0: tier 1). Per unit, package, flat: tier 1
+    only. -#}
 {% macro tier_is_reached(pricing_model, tier, quantity, lower_bound, upper_bound) -%}
     case {{ pricing_model }}
         when 'graduated' then {{ tier }} = 1 or {{ quantity }} > {{ lower_bound }}
         when 'volume' then
             ({{ tier }} = 1 and {{ quantity }} = 0)
             or ({{ quantity }} > {{ lower_bound }} and ({{ upper_bound }} is null or {{ quantity }} <= {{ upper_bound }}))
-        else {{ tier }} = 1
+        when 'per_unit' then {{ tier }} = 1
+        when 'package' then {{ tier }} = 1
+        when 'flat' then {{ tier }} = 1
+        else {{ unknown_contract_value('price_plans.pricing_model', pricing_model) }}
     end
 {%- endmacro %}
 
@@ -157,17 +177,20 @@
         when 'graduated' then cast({{ graduated_tier_units(quantity, lower_bound, upper_bound) }} as decimal(38, 12))
         when 'package' then cast({{ exact_ceil_div(quantity, package_size) }} as decimal(38, 12))
         when 'flat' then cast(0 as decimal(38, 12))
-        else cast({{ quantity }} as decimal(38, 12))
+        when 'per_unit' then cast({{ quantity }} as decimal(38, 12))
+        when 'volume' then cast({{ quantity }} as decimal(38, 12))
+        else {{ unknown_contract_value('price_plans.pricing_model', pricing_model) }}
     end
 {%- endmacro %}
 
 {#- Prepaid lines (SPEC 3.6): only what exceeds the pool remaining before the segment is rated. -#}
 {% macro prepaid_overage(charge_type, quantity, pool_remaining_before) -%}
     cast(
-        case
-            when {{ charge_type }} = 'prepaid'
+        case {{ charge_type }}
+            when 'prepaid'
                 then greatest(cast(0 as decimal(38, 9)), {{ quantity }} - {{ pool_remaining_before }})
-            else {{ quantity }}
+            when 'usage' then {{ quantity }}
+            else {{ unknown_contract_value('subscription_lines.charge_type', charge_type) }}
         end
         as decimal(38, 9)
     )

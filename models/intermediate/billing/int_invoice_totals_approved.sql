@@ -11,7 +11,7 @@ segments as (
 ),
 
 approvals as (
-    select * from {{ ref('usage_approvals') }}
+    select * from {{ ref('stg_contract_book__usage_approvals') }}
 ),
 
 amounts as (

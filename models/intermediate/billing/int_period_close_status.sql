@@ -8,11 +8,11 @@ period_segments as (
 ),
 
 accounts as (
-    select * from {{ ref('billing_accounts') }}
+    select * from {{ ref('stg_contract_book__billing_accounts') }}
 ),
 
 customer_mappings as (
-    select * from {{ ref('customer_mappings') }}
+    select * from {{ ref('stg_contract_book__customer_mappings') }}
 ),
 
 signals as (

@@ -7,7 +7,7 @@ lines as (
 ),
 
 holidays as (
-    select * from {{ ref('holidays') }}
+    select * from {{ ref('stg_contract_book__holidays') }}
 ),
 
 bounds as (

@@ -7,7 +7,7 @@ lines as (
 ),
 
 amendments as (
-    select * from {{ ref('amendments') }}
+    select * from {{ ref('stg_contract_book__amendments') }}
 ),
 
 -- the plan in force changes at the line start and at every price change within the term
@@ -45,7 +45,7 @@ snapped_changes as (
         plan_changes.*,
         lines.proration_method,
         case
-            when lines.proration_method = 'half_month'
+            when {{ snaps_to_half_months('lines.proration_method') }}
                 then
                 {{ half_month_snap_start(
                     'plan_changes.effective_date',
@@ -79,13 +79,13 @@ snapped_line_ends as (
         subscription_line_id,
         case
             when line_end_date is null then null
-            when proration_method = 'half_month'
+            when {{ snaps_to_half_months('proration_method') }}
                 then
                     {{ half_month_snap_end('line_end_date', billing_period_start('line_end_date', 'bill_cycle_day')) }}
             else line_end_date
         end as snapped_line_end_date,
         case
-            when proration_method = 'half_month'
+            when {{ snaps_to_half_months('proration_method') }}
                 then
                     {{ half_month_snap_start('line_start_date', billing_period_start('line_start_date', 'bill_cycle_day')) }}
             else line_start_date

@@ -19,7 +19,7 @@ billing_runs as (
         subscription_id,
         billing_period_start,
         min(billed_at) as billed_at
-    from {{ ref('billing_runs') }}
+    from {{ ref('stg_contract_book__billing_runs') }}
     group by 1, 2
 ),
 

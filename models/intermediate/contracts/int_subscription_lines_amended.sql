@@ -1,20 +1,30 @@
 -- One row per subscription line: its term after terminations and extensions, with its account.
+-- Its enumerated values (charge type, revenue rule, proration method, change types) are ones the
+-- rules know, or the build stops here: every later branch on them has a case for each.
 with
 
 lines as (
-    select * from {{ ref('subscription_lines') }}
+    select * from {{ ref('stg_contract_book__subscription_lines') }}
 ),
 
 subscriptions as (
-    select * from {{ ref('subscriptions') }}
+    select * from {{ ref('stg_contract_book__subscriptions') }}
 ),
 
 accounts as (
-    select * from {{ ref('billing_accounts') }}
+    select * from {{ ref('stg_contract_book__billing_accounts') }}
 ),
 
+-- a change type no rule knows stops here instead of being passed over
 amendments as (
-    select * from {{ ref('amendments') }}
+    select
+        amendment_id,
+        subscription_line_id,
+        {{ known_contract_value('amendments.change_type', 'change_type') }} as change_type,
+        effective_date,
+        new_end_date,
+        entered_at
+    from {{ ref('stg_contract_book__amendments') }}
 ),
 
 -- the last termination or extension in effective order (ties: entered last) sets the end
@@ -45,15 +55,15 @@ final as (
         lines.subscription_id,
         lines.line_number as subscription_line_number,
         lines.item_id,
-        lines.charge_type,
+        {{ known_contract_value('subscription_lines.charge_type', 'lines.charge_type') }} as charge_type,
         lines.metric,
         lines.price_plan_id as initial_price_plan_id,
-        lines.rev_rec_rule,
+        {{ known_contract_value('subscription_lines.rev_rec_rule', 'lines.rev_rec_rule') }} as rev_rec_rule,
         lines.prepaid_quantity,
         lines.prepaid_amount,
         -- subscription and account
         subscriptions.subscription_plan_id,
-        subscriptions.proration_method,
+        {{ known_contract_value('subscriptions.proration_method', 'subscriptions.proration_method') }} as proration_method,
         subscriptions.billing_account_id,
         accounts.netsuite_customer_id,
         accounts.currency,

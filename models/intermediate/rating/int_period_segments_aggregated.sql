@@ -12,7 +12,7 @@ lines as (
 ),
 
 metrics as (
-    select * from {{ ref('metrics') }}
+    select * from {{ ref('stg_contract_book__metrics') }}
 ),
 
 events as (

@@ -11,7 +11,7 @@ rated_tiers as (
 ),
 
 plans as (
-    select * from {{ ref('price_plans') }}
+    select * from {{ ref('stg_contract_book__price_plans') }}
 ),
 
 currencies as (

@@ -8,11 +8,11 @@ requests as (
 ),
 
 plans as (
-    select * from {{ ref('price_plans') }}
+    select * from {{ ref('stg_contract_book__price_plans') }}
 ),
 
 tiers as (
-    select * from {{ ref('price_plan_tiers') }}
+    select * from {{ ref('stg_contract_book__price_plan_tiers') }}
 ),
 
 {{ rated_tiers_ctes() }},

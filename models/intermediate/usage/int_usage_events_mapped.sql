@@ -18,19 +18,19 @@ events as (
 ),
 
 customer_mappings as (
-    select * from {{ ref('customer_mappings') }}
+    select * from {{ ref('stg_contract_book__customer_mappings') }}
 ),
 
 accounts as (
-    select * from {{ ref('billing_accounts') }}
+    select * from {{ ref('stg_contract_book__billing_accounts') }}
 ),
 
 metric_mappings as (
-    select * from {{ ref('metric_mappings') }}
+    select * from {{ ref('stg_contract_book__metric_mappings') }}
 ),
 
 metrics as (
-    select * from {{ ref('metrics') }}
+    select * from {{ ref('stg_contract_book__metrics') }}
 ),
 
 mapped as (

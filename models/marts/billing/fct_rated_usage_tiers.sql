@@ -26,7 +26,7 @@ tiers as (
 
 plans as (
     select *
-    from {{ ref('price_plans') }}
+    from {{ ref('stg_contract_book__price_plans') }}
 ),
 
 -- the rating behind each record: a billed segment's as billed, an unbilled one's as rated now;
