@@ -58,3 +58,23 @@
         else {{ unknown_contract_value(seed_column, value) }}
     end
 {%- endmacro %}
+
+
+{#- Where the staging model of a NetSuite-held table of the contract book reads it from: the seed
+    (`contract_book_origin: seeds`, kept in step by `usage-loader contracts pull`) or NetSuite's
+    tables loaded by an ELT tool, mapped by models/staging/netsuite with the pull's own macros
+    (`contract_book_origin: netsuite`). Any other value stops the build naming the setting. -#}
+{% macro contract_book_origin(table) -%}
+    {%- set origin = var('contract_book_origin', 'seeds') -%}
+    {%- if origin == 'seeds' -%}
+        {{ ref(table) }}
+    {%- elif origin == 'netsuite' -%}
+        {{ ref('stg_netsuite__' ~ table) }}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error(
+            "the project variable contract_book_origin is '" ~ origin ~ "': set it to seeds "
+            ~ "(the contract book's CSV files) or netsuite (NetSuite's tables as dbt sources) "
+            ~ "in dbt_project.yml or with --vars"
+        ) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -13,6 +13,7 @@ import duckdb
 import yaml
 
 from loader.contracts.pull import BOOK_FILES
+from python_tests.support.pipeline_build import run_dbt_build, write_sample_data
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).with_name("fixtures") / "netsuite"
@@ -94,3 +95,57 @@ def test_what_the_book_cannot_express_fails_the_build(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stdout + result.stderr
     assert "assert_netsuite_book_expressible" in result.stdout
     assert "Got 1 result" in result.stdout
+
+
+def _marts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[str]]:
+    """The public marts (fct_, rpt_) of one attached build, each with its columns."""
+    rows = con.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where table_catalog = ? and (table_name like 'fct\\_%' escape '\\' "
+        "or table_name like 'rpt\\_%' escape '\\') order by table_name, ordinal_position",
+        [catalog],
+    ).fetchall()
+    marts: dict[str, list[str]] = {}
+    for table, column in rows:
+        marts.setdefault(table, []).append(column)
+    return marts
+
+
+def test_the_sample_data_bills_the_same_through_netsuites_tables(tmp_path: Path) -> None:
+    """The whole build on NetSuite's tables (an ELT tool's copy, the fixture) gives every mart
+    of the build on the shipped seeds, row for row."""
+    raw = tmp_path / "raw"
+    write_sample_data(raw)
+    from_seeds = run_dbt_build(tmp_path / "seeds", raw, full_refresh=True, scheduled=True)
+    (tmp_path / "netsuite").mkdir()
+    load_fixture(tmp_path / "netsuite" / "usage_billing.duckdb")
+    from_netsuite = run_dbt_build(
+        tmp_path / "netsuite",
+        raw,
+        full_refresh=True,
+        scheduled=True,
+        variables={"contract_book_origin": "netsuite"},
+    )
+    assert "stg_netsuite__price_plans" in from_netsuite.build_log
+    assert "stg_netsuite__price_plans" not in from_seeds.build_log
+    con = duckdb.connect()
+    con.execute(f"attach '{from_seeds.db_path}' as seeds (read_only)")
+    con.execute(f"attach '{from_netsuite.db_path}' as netsuite_build (read_only)")
+    marts = _marts(con, "seeds")
+    assert {"fct_usage_records", "fct_invoice_preview", "fct_usage_quarantine"} <= set(marts)
+    assert _marts(con, "netsuite_build") == marts
+    for table, columns in marts.items():
+        compared = ", ".join(f'"{column}"' for column in columns if "invocation_id" not in column)
+        schema = con.execute(
+            "select table_schema from information_schema.tables "
+            "where table_catalog = 'seeds' and table_name = ?",
+            [table],
+        ).fetchone()[0]
+        left = f"select {compared} from seeds.{schema}.{table}"
+        right = f"select {compared} from netsuite_build.{schema}.{table}"
+        rows = con.execute(f"select count(*) from ({left})").fetchone()[0]
+        assert con.execute(f"{left} except all {right}").fetchall() == [], table
+        assert con.execute(f"{right} except all {left}").fetchall() == [], table
+        assert con.execute(f"select count(*) from ({right})").fetchone()[0] == rows, table
+    assert con.execute("select count(*) from seeds.main.fct_usage_records").fetchone()[0] > 0
+    con.close()

@@ -3,9 +3,11 @@ folder (its own raw files, DuckDB file and dbt target), so tests can read the ma
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,10 +69,12 @@ def run_dbt(
     db_name: str = "usage_billing.duckdb",
     seeds_dir: Path | None = None,
     as_of_date: str = AS_OF_DATE,
+    variables: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """One dbt command (`build`, `test`, ... with its options) on raw_dir into workdir (its own
     DuckDB file and target), with the contract book of seeds_dir (default: the project's seeds/)
-    as of as_of_date. Returns the finished process, whatever its exit code."""
+    as of as_of_date, and other project `variables`. Returns the finished process, whatever its
+    exit code."""
     bin_dir = Path(sys.executable).parent
     env = {
         **os.environ,
@@ -92,7 +96,7 @@ def run_dbt(
             "--log-path",
             workdir / "logs",
             "--vars",
-            f'{{as_of_date: "{as_of_date}"}}',
+            json.dumps({"as_of_date": as_of_date, **(variables or {})}),
         ],
         env=env,
         capture_output=True,
@@ -110,6 +114,7 @@ def run_dbt_build(
     seeds_dir: Path | None = None,
     as_of_date: str = AS_OF_DATE,
     scheduled: bool = False,
+    variables: Mapping[str, str] | None = None,
 ) -> BuiltPipeline:
     """`dbt build` of the project on raw_dir into workdir; raise with dbt's log when it fails.
     `scheduled`: as the scheduled run builds (README, "Scheduling"), without the unit tests."""
@@ -122,6 +127,7 @@ def run_dbt_build(
         db_name=db_name,
         seeds_dir=seeds_dir,
         as_of_date=as_of_date,
+        variables=variables,
     )
     if completed.returncode != 0:
         raise AssertionError(f"dbt build failed:\n{completed.stdout[-6000:]}\n{completed.stderr}")

@@ -3,9 +3,9 @@
 -- recased), so that the contract book's tests see what a typo put there.
 with
 
--- the origin of the contract book: the seed
+-- the origin of the contract book: the seed, or NetSuite's tables (var contract_book_origin)
 source as (
-    select * from {{ ref('amendments') }}
+    select * from {{ contract_book_origin('amendments') }}
 ),
 
 final as (

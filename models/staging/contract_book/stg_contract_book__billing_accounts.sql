@@ -3,9 +3,9 @@
 -- contract book's tests see what a typo put there.
 with
 
--- the origin of the contract book: the seed
+-- the origin of the contract book: the seed, or NetSuite's tables (var contract_book_origin)
 source as (
-    select * from {{ ref('billing_accounts') }}
+    select * from {{ contract_book_origin('billing_accounts') }}
 ),
 
 final as (

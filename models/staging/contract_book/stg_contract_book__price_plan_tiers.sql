@@ -3,9 +3,9 @@
 -- tests see what a typo put there.
 with
 
--- the origin of the contract book: the seed
+-- the origin of the contract book: the seed, or NetSuite's tables (var contract_book_origin)
 source as (
-    select * from {{ ref('price_plan_tiers') }}
+    select * from {{ contract_book_origin('price_plan_tiers') }}
 ),
 
 final as (

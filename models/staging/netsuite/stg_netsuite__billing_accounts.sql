@@ -4,11 +4,11 @@
 {{ config(materialized='view', enabled=var('contract_book_origin', 'seeds') == 'netsuite') }}
 
 select
-    cast(mapped.billing_account_id as varchar) as billing_account_id,
-    cast(mapped.netsuite_customer_id as varchar) as netsuite_customer_id,
-    cast(mapped.account_name as varchar) as account_name,
-    cast(mapped.currency as varchar) as currency,
-    cast(mapped.timezone as varchar) as timezone,
+    cast(mapped.billing_account_id as string) as billing_account_id,
+    cast(mapped.netsuite_customer_id as string) as netsuite_customer_id,
+    cast(mapped.account_name as string) as account_name,
+    cast(mapped.currency as string) as currency,
+    cast(mapped.timezone as string) as timezone,
     cast(mapped.bill_cycle_day as integer) as bill_cycle_day
 from (
     {{ netsuite_book_billing_accounts(source('netsuite', 'billingaccount'), source('netsuite', 'currency')) }}

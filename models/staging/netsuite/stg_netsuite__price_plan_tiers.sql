@@ -4,7 +4,7 @@
 {{ config(materialized='view', enabled=var('contract_book_origin', 'seeds') == 'netsuite') }}
 
 select
-    cast(mapped.price_plan_id as varchar) as price_plan_id,
+    cast(mapped.price_plan_id as string) as price_plan_id,
     cast(mapped.tier as integer) as tier,
     cast(mapped.up_to as decimal(38, 9)) as up_to,
     cast(mapped.unit_price as decimal(38, 9)) as unit_price,

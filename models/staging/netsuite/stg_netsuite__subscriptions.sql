@@ -4,12 +4,12 @@
 {{ config(materialized='view', enabled=var('contract_book_origin', 'seeds') == 'netsuite') }}
 
 select
-    cast(mapped.subscription_id as varchar) as subscription_id,
-    cast(mapped.billing_account_id as varchar) as billing_account_id,
-    cast(mapped.subscription_plan_id as varchar) as subscription_plan_id,
+    cast(mapped.subscription_id as string) as subscription_id,
+    cast(mapped.billing_account_id as string) as billing_account_id,
+    cast(mapped.subscription_plan_id as string) as subscription_plan_id,
     cast(mapped.start_date as date) as start_date,
     cast(mapped.end_date as date) as end_date,
-    cast(mapped.proration_method as varchar) as proration_method
+    cast(mapped.proration_method as string) as proration_method
 from (
     {{ netsuite_book_subscriptions(source('netsuite', 'subscription'), source('netsuite', 'billingaccount'), source('netsuite', 'item')) }}
 ) as mapped
