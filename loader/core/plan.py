@@ -4,6 +4,7 @@ held (and why) or invalid (and why). `plan`, `push` and `export-csv` all start w
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from loader.core.config import MartLocation
+from loader.core.amendments import holds_segment_plan, is_gated, read_intervals
+from loader.core.config import OAUTH2_VARS, TBA_VARS, MartLocation, credentials_from_env
 from loader.core.gates import (
     DbtBuild,
     HoldReason,
@@ -26,6 +28,7 @@ from loader.core.gates import (
 )
 from loader.core.ledger import LedgerEntry, read_entries
 from loader.core.marts import MartSnapshot, UsageRecord, read_mart
+from loader.core.netsuite import NetSuiteClient
 from loader.core.payload import UsagePayload, build_payload, decimal_text, record_problems
 from loader.core.run_report import ExitCode, RecordOutcome, RunReport
 
@@ -143,8 +146,11 @@ def run_plan(
     *,
     period: date | None,
     include_open_periods: bool,
+    env: Mapping[str, str] | None = None,
 ) -> Plan:
-    """`plan`: the gates and the decision for every record; nothing is sent."""
+    """`plan`: the gates and the decision for every record; nothing is sent. With NetSuite's
+    credentials set it asks NetSuite, reading only, whether the price changes of the records to
+    send are committed (the amendment gate of `push`), so it shows those holds too."""
     plan = plan_run(
         location,
         run_report,
@@ -152,24 +158,82 @@ def run_plan(
         period=period,
         include_open_periods=include_open_periods,
     )
+    plan, note = _check_amendments_if_configured(
+        plan, run_report, os.environ if env is None else env
+    )
     run_report.records = [plan_outcome(item) for item in plan.records]
     run_report.count_outcomes()
     invalid = run_report.counts.get("invalid", 0)
-    message = plan.describe()
-    gated = amendment_gated(plan)
-    run_report.details["amendment_check"] = {"runs_at": "push", "records_to_check": gated}
-    if gated:
-        message += (
-            f". {gated} record(s) to send belong to segments a price change started: push sends "
-            "them only once NetSuite holds the change order (else held: "
-            f"{HoldReason.AMENDMENT_NOT_IN_NETSUITE.value})"
-        )
+    message = plan.describe() + note
     run_report.finish(
         ExitCode.RECORDS_FAILED if invalid else ExitCode.DONE,
         "records_invalid" if invalid else "planned",
         message,
     )
     return plan
+
+
+def _check_amendments_if_configured(
+    plan: Plan, run_report: RunReport, env: Mapping[str, str]
+) -> tuple[Plan, str]:
+    """The amendment gate's reads when NetSuite is configured; else a note that push checks."""
+    gated = amendment_gated(plan)
+    if not gated:
+        run_report.details["amendment_check"] = {"records_checked": 0, "held": 0}
+        return plan, ""
+    if not any(env.get(name, "").strip() for name in (*TBA_VARS, *OAUTH2_VARS)):
+        run_report.details["amendment_check"] = {"runs_at": "push", "records_to_check": gated}
+        return plan, (
+            f". {gated} record(s) to send belong to segments a price change started; NetSuite's "
+            "credentials are not set, so push checks them: it sends them only once NetSuite "
+            f"holds the change order (else held: {HoldReason.AMENDMENT_NOT_IN_NETSUITE.value})"
+        )
+    credentials = credentials_from_env(env)
+    run_report.netsuite_base_url = credentials.base_url
+    with NetSuiteClient(credentials) as client:
+        return hold_unconfirmed_amendments(client, plan, run_report), ""
+
+
+def hold_unconfirmed_amendments(
+    client: NetSuiteClient,
+    plan: Plan,
+    run_report: RunReport,
+    *,
+    skip: frozenset[str] = frozenset(),
+) -> Plan:
+    """Hold every record to send (but those in `skip`) whose segment a price change started while
+    NetSuite's line does not hold the segment's plan from that date (SPEC 7). `push` and `plan`
+    both ask NetSuite so; a read that fails raises: nothing is sent on the old assumption."""
+    gated = [
+        item
+        for item in plan.records
+        if item.action in SENDING and item.external_id not in skip and is_gated(item.record)
+    ]
+    details: dict[str, object] = {"records_checked": len(gated), "lines_asked": 0, "reads": 0}
+    run_report.details["amendment_check"] = details
+    if not gated:
+        details.update({"held": 0, "amendments_not_in_netsuite": []})
+        return plan
+    check = read_intervals(client, [item.record.subscription_line_id or "" for item in gated])
+    held = {
+        item.external_id: item.model_copy(
+            update={"action": Action.HELD, "reasons": (HoldReason.AMENDMENT_NOT_IN_NETSUITE.value,)}
+        )
+        for item in gated
+        if not holds_segment_plan(check, item.record)
+    }
+    details.update(
+        {
+            "lines_asked": check.lines_asked,
+            "reads": check.reads,
+            "held": len(held),
+            "amendments_not_in_netsuite": sorted(
+                {item.record.segment_amendment_id or "" for item in held.values()}
+            ),
+        }
+    )
+    records = tuple(held.get(item.external_id, item) for item in plan.records)
+    return plan.model_copy(update={"records": records})
 
 
 def amendment_gated(plan: Plan) -> int:

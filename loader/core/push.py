@@ -15,9 +15,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loader.core.amendments import holds_segment_plan, is_gated, read_intervals
 from loader.core.config import MartLocation, credentials_from_env
-from loader.core.gates import HoldReason
 from loader.core.ledger import Ledger, LedgerEntry, LedgerScope, read_entries
 from loader.core.netsuite import (
     AccessRefused,
@@ -28,7 +26,15 @@ from loader.core.netsuite import (
     RecordRejected,
     RetryPolicy,
 )
-from loader.core.plan import SENDING, Action, Plan, PlannedRecord, plan_outcome, plan_run
+from loader.core.plan import (
+    SENDING,
+    Action,
+    Plan,
+    PlannedRecord,
+    hold_unconfirmed_amendments,
+    plan_outcome,
+    plan_run,
+)
 from loader.core.run_report import ExitCode, RecordOutcome, RunReport
 from loader.core.verify import VOIDED, verify_held
 
@@ -121,7 +127,7 @@ def run_push(
         plan, voided = _verify_against_netsuite(client, plan, run_report)
         run_report.timings["verify_seconds"] = time.perf_counter() - verifying_at
         checking_at = time.perf_counter()
-        plan = _check_amendments(client, plan, voided, run_report)
+        plan = hold_unconfirmed_amendments(client, plan, run_report, skip=frozenset(voided))
         run_report.timings["amendment_check_seconds"] = time.perf_counter() - checking_at
         outcomes = {
             item.external_id: plan_outcome(item)
@@ -193,47 +199,6 @@ def _verify_against_netsuite(
     }
     records = tuple(resend.get(item.external_id, item) for item in plan.records)
     return plan.model_copy(update={"records": records}), voided
-
-
-def _check_amendments(
-    client: NetSuiteClient,
-    plan: Plan,
-    voided: Mapping[str, RecordOutcome],
-    run_report: RunReport,
-) -> Plan:
-    """Hold every record to send whose segment a price change started while NetSuite's line does
-    not hold the segment's plan from that date (SPEC 7). A read that fails raises: nothing is
-    sent on the old assumption."""
-    gated = [
-        item
-        for item in plan.records
-        if item.action in SENDING and item.external_id not in voided and is_gated(item.record)
-    ]
-    details: dict[str, object] = {"records_checked": len(gated), "lines_asked": 0, "reads": 0}
-    run_report.details["amendment_check"] = details
-    if not gated:
-        details.update({"held": 0, "amendments_not_in_netsuite": []})
-        return plan
-    check = read_intervals(client, [item.record.subscription_line_id or "" for item in gated])
-    held = {
-        item.external_id: item.model_copy(
-            update={"action": Action.HELD, "reasons": (HoldReason.AMENDMENT_NOT_IN_NETSUITE.value,)}
-        )
-        for item in gated
-        if not holds_segment_plan(check, item.record)
-    }
-    details.update(
-        {
-            "lines_asked": check.lines_asked,
-            "reads": check.reads,
-            "held": len(held),
-            "amendments_not_in_netsuite": sorted(
-                {item.record.segment_amendment_id or "" for item in held.values()}
-            ),
-        }
-    )
-    records = tuple(held.get(item.external_id, item) for item in plan.records)
-    return plan.model_copy(update={"records": records})
 
 
 def _send_all(

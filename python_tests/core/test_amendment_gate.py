@@ -131,6 +131,12 @@ def test_a_missing_change_order_holds_exactly_the_records_of_the_segments_it_sta
     netsuite.reset()
     netsuite.remove_change_order("AMD-0001")
     state = tmp_path / "state"
+    # plan, with NetSuite's credentials set, reads the same and shows the holds; it sends nothing
+    code, planned, stderr = loader(pipeline, netsuite, "plan", "--state-dir", str(state))
+    assert code == 0, stderr
+    assert held_for_amendment(planned) == started_by
+    assert planned["details"]["amendment_check"]["amendments_not_in_netsuite"] == ["AMD-0001"]
+    assert netsuite.records() == []
     code, second, stderr = push(pipeline, netsuite, state)
     assert code == 0, stderr
     assert held_for_amendment(second) == started_by
