@@ -406,7 +406,8 @@ def test_seeds_cover_every_pricing_model_proration_and_aggregation(
 ) -> None:
     pairs = set(db.execute("select pricing_model, prorate_tiers from price_plans").fetchall())
     for model in ("per_unit", "graduated", "volume", "package", "flat"):
-        assert (model, True) in pairs and (model, False) in pairs, model
+        # prorate_tiers is text as written (SPEC 2.2: `true`/`false`)
+        assert (model, "true") in pairs and (model, "false") in pairs, model
     assert _scalar(db, "select count(*) from price_plans where minimum_amount > 0") >= 1
     assert _scalar(
         db, "select count(*) from price_plans where pricing_model = 'package' and package_size > 0"
