@@ -102,6 +102,24 @@ def holds_segment_plan(check: AmendmentCheck, record: UsageRecord) -> bool:
     return check.plan_on(record.subscription_line_id, day) == record.price_plan_id
 
 
+def unconfirmed(
+    client: NetSuiteClient, gated: Sequence[UsageRecord]
+) -> tuple[frozenset[str], dict[str, object]]:
+    """The External IDs of `gated` records whose line NetSuite does not hold on the segment's plan
+    from its date, and what the check did (records checked, lines asked, reads, held): the check
+    `push`, `plan` and `reconcile` make alike. A read that fails raises."""
+    details: dict[str, object] = {"records_checked": len(gated), "lines_asked": 0, "reads": 0}
+    if not gated:
+        details["held"] = 0
+        return frozenset(), details
+    check = read_intervals(client, [record.subscription_line_id or "" for record in gated])
+    held = frozenset(
+        record.external_id for record in gated if not holds_segment_plan(check, record)
+    )
+    details.update({"lines_asked": check.lines_asked, "reads": check.reads, "held": len(held)})
+    return held, details
+
+
 def interval_query(line_ids: Sequence[str], after: tuple[int, ...] | None) -> str:
     """The price intervals of up to `BATCH` lines (book ids), keyset-ordered by internal id."""
     line_key = render_macro("netsuite_book_key", "sl").strip()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from loader.core.amendments import holds_segment_plan, is_gated, read_intervals
+from loader.core.amendments import is_gated, unconfirmed
 from loader.core.config import OAUTH2_VARS, TBA_VARS, MartLocation, credentials_from_env
 from loader.core.gates import (
     DbtBuild,
@@ -209,29 +209,18 @@ def hold_unconfirmed_amendments(
         for item in plan.records
         if item.action in SENDING and item.external_id not in skip and is_gated(item.record)
     ]
-    details: dict[str, object] = {"records_checked": len(gated), "lines_asked": 0, "reads": 0}
-    run_report.details["amendment_check"] = details
-    if not gated:
-        details.update({"held": 0, "amendments_not_in_netsuite": []})
-        return plan
-    check = read_intervals(client, [item.record.subscription_line_id or "" for item in gated])
+    unconfirmed_ids, details = unconfirmed(client, [item.record for item in gated])
     held = {
         item.external_id: item.model_copy(
             update={"action": Action.HELD, "reasons": (HoldReason.AMENDMENT_NOT_IN_NETSUITE.value,)}
         )
         for item in gated
-        if not holds_segment_plan(check, item.record)
+        if item.external_id in unconfirmed_ids
     }
-    details.update(
-        {
-            "lines_asked": check.lines_asked,
-            "reads": check.reads,
-            "held": len(held),
-            "amendments_not_in_netsuite": sorted(
-                {item.record.segment_amendment_id or "" for item in held.values()}
-            ),
-        }
+    details["amendments_not_in_netsuite"] = sorted(
+        {item.record.segment_amendment_id or "" for item in held.values()}
     )
+    run_report.details["amendment_check"] = details
     records = tuple(held.get(item.external_id, item) for item in plan.records)
     return plan.model_copy(update={"records": records})
 

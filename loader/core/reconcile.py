@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from loader.core.amendments import holds_segment_plan, is_gated, read_intervals
+from loader.core.amendments import is_gated, unconfirmed
 from loader.core.config import MartLocation, credentials_from_env
 from loader.core.gates import HoldReason, hold_reasons, judge_dbt_build
 from loader.core.marts import UsageRecord, read_mart
@@ -374,16 +374,7 @@ def _amendment_holds(
 ) -> frozenset[str]:
     """The records push would hold because NetSuite's line lacks their price change (SPEC 7):
     held, so listed and not counted as differences; one NetSuite holds anyway is `extra`."""
-    details: dict[str, object] = {"records_checked": len(gated), "lines_asked": 0, "reads": 0}
-    run_report.details["amendment_check"] = details
-    if not gated:
-        details["held"] = 0
-        return frozenset()
-    check = read_intervals(client, [record.subscription_line_id or "" for record in gated])
-    held = frozenset(
-        record.external_id for record in gated if not holds_segment_plan(check, record)
-    )
-    details.update({"lines_asked": check.lines_asked, "reads": check.reads, "held": len(held)})
+    held, run_report.details["amendment_check"] = unconfirmed(client, gated)
     return held
 
 
