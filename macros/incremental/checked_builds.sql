@@ -153,3 +153,15 @@
     {%- endset -%}
     {{ return(filtered) }}
 {%- endmacro %}
+
+{#- `column not in (...)` with the run ids that `query` (one column) reads, as literals; `true`
+    when it reads none. -#}
+{% macro not_among_runs(column, query) -%}
+    {%- set runs = run_query(query).columns[0].values() -%}
+    {%- if runs | length == 0 -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {{ column }} not in (
+        {%- for run in runs %}'{{ run }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+    )
+{%- endmacro %}

@@ -1,9 +1,9 @@
 {#-
-    Event-grain models that are incremental by event key (deduplicated, mapped, assigned,
-    classified): a daily run recomputes only the events that a new raw file, a changed segment or
-    a changed contract-book mapping touches, and replaces all rows of those events (delete+insert
-    by key), so each event is always decided over all its records (docs/decisions.md). Engines
-    without delete+insert on their default file format (Spark on parquet) build them as tables.
+    The event table (int_usage_records_assigned) is incremental by event key: a daily run decides
+    again only the events that a new raw file, a changed holder of their day or a changed
+    contract-book mapping touches, and replaces all rows of those events (delete+insert by key),
+    so each event is always decided over all its records (docs/decisions.md). Engines without
+    delete+insert on their default file format (Spark on parquet) build it as a table.
 -#}
 
 {% macro event_grain_materialization() -%}
@@ -70,37 +70,7 @@
     )
 {%- endmacro %}
 
-{#- Inside an incremental model: was this upstream row written by a run the model has not seen
-    (a run id in `column` that none of the model's rows carries)? The runs the model has seen are
-    read when it is compiled and written in as literals, which DuckDB applies while scanning the
-    upstream table (instead of joining 10M run ids against them). -#}
-{% macro written_since_last_seen(rows, column) -%}
-    {%- if not execute -%}
-        {{ return('true') }}
-    {%- endif -%}
-    {%- set seen_query -%}
-        select distinct {{ column }}
-        from {{ this }}
-        where {{ column }} is not null
-        order by 1
-    {%- endset -%}
-    {{ not_among_runs(rows ~ '.' ~ column, seen_query) }}
-{%- endmacro %}
-
-{#- `column not in (...)` with the run ids that `query` (one column) reads, as literals; `true`
-    when it reads none. -#}
-{% macro not_among_runs(column, query) -%}
-    {%- set runs = run_query(query).columns[0].values() -%}
-    {%- if runs | length == 0 -%}
-        {{ return('true') }}
-    {%- endif -%}
-    {{ column }} not in (
-        {%- for run in runs %}'{{ run }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-    )
-{%- endmacro %}
-
-{#- What an incremental event model's rows were last computed with (the assignment: each day's
-    holder; the classification: each segment's outcome), kept beside it as `<table>__<name>` by a
+{#- What the event table's rows were last computed with (each day's holder), kept beside it as `<table>__<name>` by a
     post-hook in the same transaction as its rows. Every row of the table agrees with the kept
     copy, so the rows to compute again are those where it differs from the model's input now
     (`changed_since_kept`): two small tables compared instead of every row with its input. None
@@ -150,42 +120,22 @@
     billing_period_start, is_billed, billed_at
 {%- endmacro %}
 
-{#- The incremental filter of int_usage_events_deduplicated, on the union's records (`records`,
-    their alias): on an incremental run, only the records of the events (source system × event key)
-    that have a valid record in a raw file the model has not read before, so that each such event
-    is decided again over all its records; `true` on a full build. -#}
-{% macro incremental_events_with_new_records(records) -%}
-    {%- if not is_incremental() -%}
-        {{ return('true') }}
-    {%- endif -%}
-    exists (
-        select 1
-        from (
-            select distinct
-                new_records.source_system,
-                new_records.source_event_key
-            from {{ ref('int_usage_records_unioned') }} as new_records
-            where
-                new_records.invalid_reason is null
-                and not {{ in_file_read_before('new_records') }}
-        ) as new_events
-        where
-            new_events.source_system = {{ records }}.source_system
-            and new_events.source_event_key = {{ records }}.source_event_key
-    )
-{%- endmacro %}
-
-{#- The incremental filter of int_usage_events_assigned, on the mapped events (`events`, their
-    alias): on an incremental run, the events deduplicated since the last run and the events on a
-    day whose holder (int_account_metric_days_held) is not the one the last run assigned with,
-    either way round (the holders it assigned with are kept beside the table). Every event when
-    there is no record of what the last run assigned with, or when the contract book's mappings
-    changed since (both read before the model runs, so that the events to assign are one filter);
-    `true` on a full build. -#}
-{% macro incremental_events_to_assign(events) -%}
+{#- The incremental filter of the event table (int_usage_records_assigned), on the union's records
+    (`records`, their alias), `true` on a full build:
+    - an invalid record of a raw file the table has not read before (it is classified once, when
+      its file is read);
+    - every record of an event (source system × event key) that has a valid record in a raw file
+      the table has not read before, so that the event is decided again over all its records;
+    - every record of an event on a day whose holder (int_account_metric_days_held) is not the one
+      the last run assigned with, either way round (the holders it assigned with are kept beside
+      the table).
+    Every record when there is no record of what the last run assigned with, or when the contract
+    book's mappings changed since (both read before the model runs, so that the records to decide
+    are one filter). -#}
+{% macro incremental_records_to_assign(records) -%}
     {#- what an incremental run reads, declared on every run (dbt learns a model's inputs from a
         build that is not incremental) -#}
-    {%- set deduplicated = ref('int_usage_events_deduplicated') -%}
+    {%- set unioned = ref('int_usage_records_unioned') -%}
     {%- set holders = ref('int_account_metric_days_held') -%}
     {%- set current_mapping_fingerprint = mapping_fingerprint() -%}
     {%- if not is_incremental() -%}
@@ -195,75 +145,45 @@
     {%- if assigned_with is none or built_with_other_mapping_fingerprint() -%}
         {{ return('true') }}
     {%- endif -%}
-    {{ events }}.event_key in (
-        -- deduplicated since the last assignment
-        select newly_decided.event_key
-        from {{ deduplicated }} as newly_decided
-        where {{ written_since_last_seen('newly_decided', 'decided_by_invocation_id') }}
-        union
-        -- on a day whose holder changed
-        select built.event_key
-        from {{ this }} as built
-        inner join (
-            select distinct
-                billing_account_id,
-                metric,
-                usage_local_date
-            from (
-                {{ changed_since_kept(holders, assigned_with, holder_columns()) | indent(16) }}
-            ) as changed
-        ) as changed_days
-            on built.billing_account_id = changed_days.billing_account_id
-                and built.metric = changed_days.metric
-                and built.usage_local_date = changed_days.usage_local_date
-        where built.mapping_reason is null
-    )
-{%- endmacro %}
-
-{#- The incremental filters of int_usage_records_classified, one for each of its inputs, `true`
-    on a full build:
-    - `invalid_records`, on the union's invalid records (alias `unioned`): those of raw files the
-      model has not read before (an unreadable record is classified once, when its file is read);
-    - `events`, on the duplicates and on the assigned events (column `event_key`): the events
-      deduplicated or assigned since the last run, and the events of segments whose outcome is
-      not the one the last run classified with, either way round (the outcomes it classified
-      with are kept beside the table).
-    Every record is classified again when there is no record of the outcomes the last run
-    classified with. -#}
-{% macro incremental_records_to_classify() -%}
-    {%- set everything = {'invalid_records': 'true', 'events': 'true'} -%}
-    {%- if not is_incremental() -%}
-        {{ return(everything) }}
-    {%- endif -%}
-    {%- set classified_with = kept_beside('segment_outcomes') -%}
-    {%- if classified_with is none -%}
-        {{ return(everything) }}
-    {%- endif -%}
-    {%- set changed_events -%}
-        event_key in (
-            -- deduplicated since the last run
-            select deduplicated.event_key
-            from {{ ref('int_usage_events_deduplicated') }} as deduplicated
-            where {{ written_since_last_seen('deduplicated', 'decided_by_invocation_id') }}
-            union
-            -- assigned since the last run
-            select newly_assigned.event_key
-            from {{ ref('int_usage_events_assigned') }} as newly_assigned
-            where {{ written_since_last_seen('newly_assigned', 'assigned_by_invocation_id') }}
-            union
-            -- in a segment whose outcome is not the one the last run classified with
-            select built.event_key
-            from {{ this }} as built
-            where built.period_segment_id in (
-                    select changed.period_segment_id
-                    from (
-                        {{ changed_since_kept(ref('int_usage_segment_outcomes'), classified_with, 'period_segment_id, segment_outcome') | indent(24) }}
-                    ) as changed
-                )
+    (
+        ({{ records }}.invalid_reason is not null and not {{ in_file_read_before(records) }})
+        or (
+            {{ records }}.invalid_reason is null
+            and exists (
+                select 1
+                from (
+                    -- a valid record in a file not read before
+                    select
+                        new_records.source_system,
+                        new_records.source_event_key
+                    from {{ unioned }} as new_records
+                    where
+                        new_records.invalid_reason is null
+                        and not {{ in_file_read_before('new_records') }}
+                    union
+                    -- on a day whose holder changed
+                    select
+                        built.source_system,
+                        built.source_event_key
+                    from {{ this }} as built
+                    inner join (
+                        select distinct
+                            billing_account_id,
+                            metric,
+                            usage_local_date
+                        from (
+                            {{ changed_since_kept(holders, assigned_with, holder_columns()) | indent(28) }}
+                        ) as changed
+                    ) as changed_days
+                        on built.billing_account_id = changed_days.billing_account_id
+                            and built.metric = changed_days.metric
+                            and built.usage_local_date = changed_days.usage_local_date
+                    where built.mapping_reason is null and built.dedup_status in ('current', 'superseded')
+                ) as to_decide
+                where
+                    to_decide.source_system = {{ records }}.source_system
+                    and to_decide.source_event_key = {{ records }}.source_event_key
+            )
         )
-    {%- endset -%}
-    {{ return({
-        'invalid_records': 'not ' ~ in_file_read_before('unioned'),
-        'events': changed_events,
-    }) }}
+    )
 {%- endmacro %}

@@ -15,9 +15,9 @@ import pytest
 
 from python_tests.support.pipeline_build import BuiltPipeline, build_pipeline, run_dbt
 
-ASSIGNED = "int_usage_events_assigned"
+ASSIGNED = "int_usage_records_assigned"
 ASSIGNED_ID = f"model.usage_billing.{ASSIGNED}"
-UNIQUE_TEST = "unique_across_builds_int_usage_events_assigned_raw_record_id"
+UNIQUE_TEST = "unique_across_builds_int_usage_records_assigned_raw_record_id"
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +44,11 @@ def _recorded_builds(db_path: Path) -> list[str]:
 
 
 def _duplicate_an_assigned_row(db_path: Path, written_by: str) -> str:
-    """Write a second copy of one row of the assigned events as run `written_by` would have."""
+    """Write a second copy of one row of the event table as run `written_by` would have."""
     with duckdb.connect(str(db_path)) as connection:
         raw_record_id = connection.sql(
-            f"select min(raw_record_id) from {ASSIGNED} where mapping_reason is null"
+            f"select min(raw_record_id) from {ASSIGNED} "
+            "where mapping_reason is null and dedup_status = 'current'"
         ).fetchall()[0][0]
         connection.execute(
             f"insert into {ASSIGNED} "

@@ -29,8 +29,10 @@ MARTS = (
     "fct_revenue_schedule",
     "rpt_revenue_rollforward",
 )
-# The event tables built incrementally by event key, compared like the marts.
+# The event table built incrementally by event key and the step views over it, compared like the
+# marts.
 EVENT_TABLES = (
+    "int_usage_records_assigned",
     "int_usage_events_deduplicated",
     "int_usage_events_assigned",
     "int_usage_records_classified",
@@ -137,12 +139,12 @@ def test_a_changed_raw_file_stops_the_incremental_build(
 def test_an_incremental_build_without_the_kept_inputs_recomputes_every_event(
     builds: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
-    """As after upgrading from a version that kept no holders or segment outcomes beside the event
-    tables: the next incremental build assigns and classifies every event again, keeps them again,
-    and gives the full refresh's rows."""
+    """As after upgrading from a version that kept no holders beside the event table: the next
+    incremental build decides every event again, keeps the holders again, and gives the full
+    refresh's rows."""
     incremental_db, full_db, delivered = builds
     shutil.copy2(incremental_db, tmp_path / incremental_db.name)
-    kept = ("int_usage_events_assigned__holders", "int_usage_records_classified__segment_outcomes")
+    kept = ("int_usage_records_assigned__holders",)
     with duckdb.connect(str(tmp_path / incremental_db.name)) as connection:
         for table in kept:
             connection.execute(f"drop table {table}")
@@ -156,7 +158,7 @@ def test_an_incremental_build_without_the_kept_inputs_recomputes_every_event(
         }
         assert set(kept) <= tables
         for table, column in (
-            ("int_usage_events_assigned", "assigned_by_invocation_id"),
+            ("int_usage_records_assigned", "assigned_by_invocation_id"),
             ("int_usage_records_classified", "classified_by_invocation_id"),
         ):
             runs = connection.sql(f"select distinct {column} from {table}").fetchall()
@@ -289,6 +291,6 @@ def test_later_incremental_build_equals_full_refresh(
     incremental_db, full_db = later_builds[step]
     rows = _rows(incremental_db, table)
     assert rows == _rows(full_db, table)
-    if table in ("fct_usage_records", "int_usage_events_assigned"):
+    if table in ("fct_usage_records", "int_usage_records_assigned"):
         # the change reached these rows: they differ from the build before it
         assert rows != _rows(builds[0], table)

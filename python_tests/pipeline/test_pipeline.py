@@ -133,6 +133,44 @@ def test_every_raw_record_is_accounted_for(marts: duckdb.DuckDBPyConnection) -> 
     assert reasons == set(QUARANTINE_REASONS)
 
 
+def test_the_event_table_holds_what_the_step_views_compute(
+    marts: duckdb.DuckDBPyConnection,
+) -> None:
+    """The event table applies the deduplication, mapping and assignment macros in one statement
+    to the events a run decides; the step views apply them one by one to every record. Both give
+    the same rows (run ids aside): every column of the assignment view, and the deduplication
+    view's outcome columns (the table keeps the mapped time and quantity where there is one)."""
+
+    def rows(sql: str) -> list[tuple]:
+        return sorted(
+            marts.sql(sql).fetchall(),
+            key=lambda row: tuple("" if value is None else str(value) for value in row),
+        )
+
+    assignment_columns = [
+        name
+        for (name,) in marts.sql(
+            "select column_name from information_schema.columns "
+            "where table_name = 'int_usage_events_assigned' order by ordinal_position"
+        ).fetchall()
+        if name not in ("decided_by_invocation_id", "assigned_by_invocation_id")
+    ]
+    deduplication_columns = [
+        "raw_record_id", "event_key", "source_system", "source_event_key", "file_name",
+        "record_number", "received_at", "is_deleted", "copies_received", "dedup_status",
+        "is_conflict", "valid_from", "valid_to",
+    ]  # fmt: skip
+    for view, columns, where in (
+        ("int_usage_events_assigned", assignment_columns, "dedup_status <> 'duplicate'"),
+        ("int_usage_events_deduplicated", deduplication_columns, "dedup_status is not null"),
+    ):
+        column_list = ", ".join(columns)
+        kept = rows(f"select {column_list} from int_usage_records_assigned where {where}")
+        computed = rows(f"select {column_list} from {view}")
+        assert computed, f"{view} is empty: nothing was compared"
+        assert kept == computed, view
+
+
 def test_the_approved_invoice_matches_its_hand_computed_total(
     marts: duckdb.DuckDBPyConnection,
 ) -> None:

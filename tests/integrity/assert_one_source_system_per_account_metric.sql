@@ -5,7 +5,7 @@ select
     metric,
     usage_local_date,
     count(distinct source_system) as source_systems
-from {{ ref('int_usage_events_assigned') }}
+from {{ ref('int_usage_records_assigned') }}
 where dedup_status = 'current'
     and mapping_reason is null
     and not is_deleted

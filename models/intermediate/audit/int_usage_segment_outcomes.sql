@@ -1,7 +1,7 @@
 -- One row per period segment that has a Usage Record or a late-usage outcome: what the
 -- classification of its raw records takes from it (its late-usage outcome, its regular and its
--- adjustment External ID), and the three as one value. A few rows per line, so that the
--- classification can tell which segments changed since it last ran by comparing two small tables.
+-- adjustment External ID), and the three as one value. A few rows per line, joined to every raw
+-- record where the classification view is read.
 with
 
 late_outcomes as (

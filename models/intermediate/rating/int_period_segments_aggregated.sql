@@ -16,7 +16,7 @@ metrics as (
 ),
 
 events as (
-    select * from {{ ref('int_usage_events_assigned') }}
+    select * from {{ ref('int_usage_records_assigned') }}
     where counts_now or counts_at_billing
 ),
 

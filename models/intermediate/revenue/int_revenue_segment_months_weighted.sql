@@ -16,7 +16,7 @@ lines as (
 
 events as (
     select *
-    from {{ ref('int_usage_events_assigned') }}
+    from {{ ref('int_usage_records_assigned') }}
     where counts_now or counts_at_billing
 ),
 
