@@ -1,11 +1,11 @@
--- A view over the event table: a record's outcome is its event's deduplication and assignment
--- (int_usage_records_assigned, written) and its segment's late-usage outcome and External IDs
--- (int_usage_segment_outcomes, a few rows per line), joined where it is read (docs/decisions.md,
--- "One event table").
 {{ config(materialized='view') }}
 
 -- One row per raw usage record: where it ended (used, duplicate, withdrawn or quarantined), why,
 -- and the Usage Record it counts in. Every raw record read appears exactly once.
+-- A view over the event table: a record's outcome is its event's deduplication and assignment
+-- (int_usage_records_assigned, written) and its segment's late-usage outcome and External IDs
+-- (int_usage_segment_outcomes, a few rows per line), joined where it is read (docs/decisions.md,
+-- "One event table").
 with
 
 records as (
