@@ -206,6 +206,7 @@ def floor_query(workdir: Path, raw: Path, seeds: Path) -> Measured:
         "from bench import apply_settings, profile_settings\n"
         "with duckdb.connect(sys.argv[1]) as connection:\n"
         "    apply_settings(connection, profile_settings())\n"
+        "    connection.execute('set enable_progress_bar = false')\n"
         "    connection.execute(open(sys.argv[2], encoding='utf-8').read())\n"
         "    found = 'select count(*), sum(events) from floor_daily_usage'\n"
         "    print(connection.sql(found).fetchall())\n"

@@ -290,7 +290,7 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bench.dbt_build(workdir, raw, seeds, full=True)
     floor = bench.floor_query(workdir, raw, seeds)
     assert floor.seconds > 0
-    assert floor.stdout.startswith("[(")
+    (workdir / "floor.stdout").write_text(floor.stdout, encoding="utf-8")
     return workdir
 
 
@@ -331,6 +331,10 @@ def test_the_floor_sums_what_the_build_bills_per_account_metric_and_day(small_ru
         if floor[key] != build[key]
     }
     assert differing == TYPED_READERS_ACCEPT
+    # what the floor's run printed: its rows and events, nothing else
+    events = sum(count for count, _ in floor.values())
+    printed = (small_run / "floor.stdout").read_text(encoding="utf-8")
+    assert printed == f"[({len(floor)}, {events})]\n"
 
 
 def test_the_script_checks_the_audit_trail_and_profiles_the_slowest_models(
