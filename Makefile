@@ -20,7 +20,7 @@ help:
 	@echo "make demo   sample data -> dbt build -> summary -> push to the local NetSuite sandbox"
 	@echo "make test   dbt build (data + unit tests), sqlfluff, ruff, pytest"
 	@echo "make bench  docs/benchmarks.md at 1M, 10M and 30M events (about an hour, a quiet machine;"
-	@echo "            BENCH_SIZES=100000 make bench for a quick run of a few minutes)"
+	@echo "            BENCH_SIZES=100000 make bench: a quick run, about 10 minutes, the loader's 5 included)"
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -81,7 +81,8 @@ clean:
 bench: $(INSTALLED) profiles.yml
 	$(BIN)/python scripts/bench.py
 
-# The loader's figures alone (about 5 minutes): its section of docs/benchmarks.md rewritten.
+# The loader's figures alone (about 5 minutes): docs/benchmarks.md written again with them and the
+# last run's pipeline figures (target/bench/results.json; without them, its loader section only).
 bench-loader: $(INSTALLED) profiles.yml
 	$(BIN)/python scripts/bench.py --loader-only
 
