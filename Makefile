@@ -19,6 +19,8 @@ export USAGE_RAW_DIR ?= data/raw
 help:
 	@echo "make demo   sample data -> dbt build -> summary -> push to the local NetSuite sandbox"
 	@echo "make test   dbt build (data + unit tests), sqlfluff, ruff, pytest"
+	@echo "make bench  docs/benchmarks.md at 1M, 10M and 30M events (about an hour, a quiet machine;"
+	@echo "            BENCH_SIZES=100000 make bench: a quick run, about 10 minutes, the loader's 5 included)"
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,12 +73,16 @@ clean:
 	rm -rf target logs .usage-loader
 
 .PHONY: bench bench-loader
-# Not part of `make test`: generates 1M and 10M events, runs each build three times, and takes
-# a while (about 25 minutes on 2 cores).
+# Not part of `make test`, and for a quiet machine: generates 1M, 10M and 30M events (30M is about
+# 5 GB of raw files under /tmp), runs each build and the floor (scripts/bench_floor.sql) three
+# times with the default profile, judges the targets and rewrites docs/benchmarks.md. About an
+# hour on 2 cores: 1M about 4 minutes, 10M about 15, 30M about 40, the loader about 5.
+# BENCH_SIZES=100000 (comma-separated event counts) measures other volumes, e.g. a quick check.
 bench: $(INSTALLED) profiles.yml
 	$(BIN)/python scripts/bench.py
 
-# The loader's figures alone (about 3 minutes): its section of docs/benchmarks.md rewritten.
+# The loader's figures alone (about 5 minutes): docs/benchmarks.md written again with them and the
+# last run's pipeline figures (target/bench/results.json; without them, its loader section only).
 bench-loader: $(INSTALLED) profiles.yml
 	$(BIN)/python scripts/bench.py --loader-only
 
