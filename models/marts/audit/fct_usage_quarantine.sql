@@ -7,7 +7,8 @@ usage_records as (
     where record_outcome = 'quarantined'
 ),
 
--- joined on the parts of the raw record id: the same match without building 10M ids to compare
+-- joined on the parts of the raw record id: the same match without building 10M ids to compare;
+-- staging keeps the raw text of the records invalid there
 raw_records as (
     select
         source_system,
@@ -16,6 +17,15 @@ raw_records as (
         raw_record
     from {{ ref('int_usage_records_unioned') }}
 ),
+
+{% if raw_text_is_read_back() -%}
+-- the raw text of a record quarantined after staging (unknown customer or metric, no active line,
+-- late after the line's end), read back from its raw file by file and record number
+raw_texts as (
+    select * from {{ ref('fct_raw_record_text') }}
+),
+
+{% endif -%}
 
 watermarks as (
     select * from {{ ref('stg_watermarks__signals') }}
@@ -28,7 +38,11 @@ quarantined as (
         usage_records.source_system,
         usage_records.file_name,
         usage_records.record_number,
-        raw_records.raw_record,
+        {% if raw_text_is_read_back() -%}
+            coalesce(raw_records.raw_record, raw_texts.raw_record)
+        {%- else -%}
+            raw_records.raw_record
+        {%- endif %} as raw_record,
         usage_records.quarantine_reason,
         usage_records.source_event_key,
         usage_records.source_customer_key,
@@ -43,6 +57,13 @@ quarantined as (
             and usage_records.file_name = raw_records.file_name
             -- an unreadable file's one record has no number
             and usage_records.record_number is not distinct from raw_records.record_number
+    {%- if raw_text_is_read_back() %}
+    left join raw_texts
+        on raw_records.raw_record is null
+            and usage_records.source_system = raw_texts.source_system
+            and usage_records.file_name = raw_texts.file_name
+            and usage_records.record_number = raw_texts.record_number
+    {%- endif %}
 
     union all
 
