@@ -113,6 +113,21 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The raw texts read back (fct_raw_record_text) where the engine reads them back; none where
+    staging keeps every record's text. -#}
+{% macro raw_texts_read_back() -%}
+    {%- if raw_text_is_read_back() -%}
+        select * from {{ ref('fct_raw_record_text') }}
+    {%- else -%}
+        select
+            cast(null as string) as source_system,
+            cast(null as string) as file_name,
+            cast(null as bigint) as record_number,
+            cast(null as string) as raw_record
+        where false
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The files of a source that its staging model has read (all but those it found unreadable,
     which have no records to read back), still in the source folder, each with how it was read
     (raw_file_checks: fast or line by line), so that its reader numbers and shows its records as

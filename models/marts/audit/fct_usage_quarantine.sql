@@ -18,14 +18,11 @@ raw_records as (
     from {{ ref('int_usage_records_unioned') }}
 ),
 
-{% if raw_text_is_read_back() -%}
 -- the raw text of a record quarantined after staging (unknown customer or metric, no active line,
 -- late after the line's end), read back from its raw file by file and record number
 raw_texts as (
-    select * from {{ ref('fct_raw_record_text') }}
+    {{ raw_texts_read_back() }}
 ),
-
-{% endif -%}
 
 watermarks as (
     select * from {{ ref('stg_watermarks__signals') }}
@@ -38,11 +35,7 @@ quarantined as (
         usage_records.source_system,
         usage_records.file_name,
         usage_records.record_number,
-        {% if raw_text_is_read_back() -%}
-            coalesce(raw_records.raw_record, raw_texts.raw_record)
-        {%- else -%}
-            raw_records.raw_record
-        {%- endif %} as raw_record,
+        coalesce(raw_records.raw_record, raw_texts.raw_record) as raw_record,
         usage_records.quarantine_reason,
         usage_records.source_event_key,
         usage_records.source_customer_key,
@@ -57,13 +50,11 @@ quarantined as (
             and usage_records.file_name = raw_records.file_name
             -- an unreadable file's one record has no number
             and usage_records.record_number is not distinct from raw_records.record_number
-    {%- if raw_text_is_read_back() %}
     left join raw_texts
         on raw_records.raw_record is null
             and usage_records.source_system = raw_texts.source_system
             and usage_records.file_name = raw_texts.file_name
             and usage_records.record_number = raw_texts.record_number
-    {%- endif %}
 
     union all
 
