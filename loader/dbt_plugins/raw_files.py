@@ -13,7 +13,8 @@ Before a build reads a new file, `raw_file_check(path, format, columns)` says ho
   another type); `problem` says why in words.
 
 The profile loads this module as a dbt-duckdb plugin (`plugins: [{module: ...}]`), which
-registers both functions on every connection dbt opens.
+registers both functions on every connection dbt opens; `register_functions(conn)` registers them
+on any other connection (the view fct_raw_record_text reads such a file with `raw_file_lines`).
 """
 
 from __future__ import annotations
@@ -59,20 +60,27 @@ CHECK_TYPE = "STRUCT(read_as VARCHAR, problem VARCHAR)"
 
 class Plugin(BasePlugin):
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
-        conn.create_function(
-            "raw_file_check",
-            raw_file_check,
-            ["VARCHAR", "VARCHAR", "VARCHAR[]"],
-            CHECK_TYPE,
-            side_effects=True,
-        )
-        conn.create_function(
-            "raw_file_lines",
-            raw_file_lines,
-            ["VARCHAR", "VARCHAR"],
-            LINE_TYPE,
-            side_effects=True,
-        )
+        register_functions(conn)
+
+
+def register_functions(conn: duckdb.DuckDBPyConnection) -> None:
+    """Registers raw_file_check and raw_file_lines on a DuckDB connection: dbt's (through the
+    plugin) or any other that queries fct_raw_record_text, which reads a file that DuckDB's reader
+    cannot read whole line by line, as staging did."""
+    conn.create_function(
+        "raw_file_check",
+        raw_file_check,
+        ["VARCHAR", "VARCHAR", "VARCHAR[]"],
+        CHECK_TYPE,
+        side_effects=True,
+    )
+    conn.create_function(
+        "raw_file_lines",
+        raw_file_lines,
+        ["VARCHAR", "VARCHAR"],
+        LINE_TYPE,
+        side_effects=True,
+    )
 
 
 def raw_file_check(path: str, file_format: str, columns: list[str]) -> dict[str, str | None]:

@@ -5,6 +5,9 @@
     empty relation of the same shape.
 
     Staging models are incremental by file: a build reads only the files it has not read before.
+    A reader may also be given its files (`files`, as raw_files_to_read lists them):
+    fct_raw_record_text reads the files already read again that way, to show a record's raw text
+    (macros/staging/usage_sources.sql).
     Raw files are immutable once delivered; a file that was read and then changed or vanished stops
     the build with a message (its records are already billed from), until it is put back or the
     models are rebuilt with --full-refresh.
@@ -91,13 +94,17 @@
     {%- endif -%}
     {#- how each new file can be read: fast, lines or unreadable (with the problem in words) -#}
     {%- if files | length > 0 -%}
-        {%- set file_format = 'parquet' if '*.parquet' in patterns else ('csv' if '*.csv' in patterns else 'lines') -%}
-        {%- set checks = raw_file_checks(source_system, files, file_format, columns or {}) -%}
+        {%- set checks = raw_file_checks(source_system, files, raw_file_format(patterns), columns or {}) -%}
         {%- for file in files -%}
             {%- do file.update(checks[file['path']]) -%}
         {%- endfor -%}
     {%- endif -%}
     {{ return(files) }}
+{%- endmacro %}
+
+{#- The format of a source's files, by their name patterns: parquet, csv or lines. -#}
+{% macro raw_file_format(patterns) -%}
+    {{ return('parquet' if '*.parquet' in patterns else ('csv' if '*.csv' in patterns else 'lines')) }}
 {%- endmacro %}
 
 {#- How each file can be read, by path: {read_as: fast | lines | unreadable, problem}. -#}
@@ -231,12 +238,12 @@
 {#- One row per text line: the file, record_number (1-based line), raw_line and read_problem
     (null, 'malformed_record' for a line of bytes that are not UTF-8 or with a NUL byte, or
     'unreadable_file' for the one record of a file that cannot be read, its error as raw_line). -#}
-{% macro read_raw_lines(source_system, patterns) -%}
-    {{ return(adapter.dispatch('read_raw_lines', 'usage_billing')(source_system, patterns)) }}
+{% macro read_raw_lines(source_system, patterns, files=none) -%}
+    {{ return(adapter.dispatch('read_raw_lines', 'usage_billing')(source_system, patterns, files)) }}
 {%- endmacro %}
 
-{% macro default__read_raw_lines(source_system, patterns) -%}
-    {%- set files = raw_files_to_read(source_system, patterns) -%}
+{% macro default__read_raw_lines(source_system, patterns, files=none) -%}
+    {%- set files = raw_files_to_read(source_system, patterns) if files is none else files -%}
     {%- if files | length == 0 -%}
         select
             {{ raw_file_metadata_columns() }},
@@ -322,12 +329,12 @@
     header_field_count (a row with another number of fields than its header is malformed), and
     raw_record (the row's fields as read, re-quoted where CSV needs it). Blank lines are not
     records. -#}
-{% macro read_raw_csv(source_system, columns) -%}
-    {{ return(adapter.dispatch('read_raw_csv', 'usage_billing')(source_system, columns)) }}
+{% macro read_raw_csv(source_system, columns, files=none) -%}
+    {{ return(adapter.dispatch('read_raw_csv', 'usage_billing')(source_system, columns, files)) }}
 {%- endmacro %}
 
-{% macro default__read_raw_csv(source_system, columns) -%}
-    {%- set files = raw_files_to_read(source_system, ['*.csv']) -%}
+{% macro default__read_raw_csv(source_system, columns, files=none) -%}
+    {%- set files = raw_files_to_read(source_system, ['*.csv']) if files is none else files -%}
     {%- set width = columns | length + 4 -%}
     {%- if files | length == 0 -%}
         select
@@ -445,12 +452,12 @@
 {%- endmacro %}
 
 {#- One row per Parquet row: the file, record_number (1-based row) and the named columns. -#}
-{% macro read_raw_parquet(source_system, columns) -%}
-    {{ return(adapter.dispatch('read_raw_parquet', 'usage_billing')(source_system, columns)) }}
+{% macro read_raw_parquet(source_system, columns, files=none) -%}
+    {{ return(adapter.dispatch('read_raw_parquet', 'usage_billing')(source_system, columns, files)) }}
 {%- endmacro %}
 
-{% macro default__read_raw_parquet(source_system, columns) -%}
-    {%- set files = raw_files_to_read(source_system, ['*.parquet'], columns) -%}
+{% macro default__read_raw_parquet(source_system, columns, files=none) -%}
+    {%- set files = raw_files_to_read(source_system, ['*.parquet'], columns) if files is none else files -%}
     {%- set readable = files | selectattr('read_as', 'equalto', 'fast') | list -%}
     {%- set unreadable = files | rejectattr('read_as', 'equalto', 'fast') | list -%}
     {%- if files | length == 0 -%}

@@ -529,8 +529,8 @@
 {%- endmacro %}
 
 {#- Text lines (\n or \r\n; .gz inflated), numbered as lines, a blank line as null, as on DuckDB. -#}
-{% macro spark__read_raw_lines(source_system, patterns) -%}
-    {%- set files = raw_files_to_read(source_system, patterns) -%}
+{% macro spark__read_raw_lines(source_system, patterns, files=none) -%}
+    {%- set files = raw_files_to_read(source_system, patterns) if files is none else files -%}
     {%- set readable = files | selectattr('read_as', 'equalto', 'fast') | list -%}
     {%- set unreadable = files | selectattr('read_as', 'equalto', 'unreadable') | list -%}
     {%- if readable | length + unreadable | length == 0 -%}
@@ -588,8 +588,8 @@
     field the row lacks as null; field_count; columns matched to the file's header by name; the
     row re-quoted as raw_record. Each line is one row (as on DuckDB, whose reader refuses a line
     break inside quotes). -#}
-{% macro spark__read_raw_csv(source_system, columns) -%}
-    {%- set files = raw_files_to_read(source_system, ['*.csv']) -%}
+{% macro spark__read_raw_csv(source_system, columns, files=none) -%}
+    {%- set files = raw_files_to_read(source_system, ['*.csv']) if files is none else files -%}
     {%- set readable = files | selectattr('read_as', 'equalto', 'fast') | list -%}
     {%- set unreadable = files | selectattr('read_as', 'equalto', 'unreadable') | list -%}
     {%- set width = columns | length + 4 -%}
@@ -720,8 +720,8 @@
 {%- endmacro %}
 
 {#- Parquet: columns matched by name across files (mergeSchema); record_number is the row index. -#}
-{% macro spark__read_raw_parquet(source_system, columns) -%}
-    {%- set files = raw_files_to_read(source_system, ['*.parquet'], columns) -%}
+{% macro spark__read_raw_parquet(source_system, columns, files=none) -%}
+    {%- set files = raw_files_to_read(source_system, ['*.parquet'], columns) if files is none else files -%}
     {%- set readable = files | selectattr('read_as', 'equalto', 'fast') | list -%}
     {%- set unreadable = files | rejectattr('read_as', 'equalto', 'fast') | list -%}
     {%- if files | length == 0 -%}

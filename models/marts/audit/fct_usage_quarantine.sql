@@ -7,7 +7,8 @@ usage_records as (
     where record_outcome = 'quarantined'
 ),
 
--- joined on the parts of the raw record id: the same match without building 10M ids to compare
+-- joined on the parts of the raw record id: the same match without building 10M ids to compare;
+-- staging keeps the raw text of the records invalid there
 raw_records as (
     select
         source_system,
@@ -15,6 +16,12 @@ raw_records as (
         record_number,
         raw_record
     from {{ ref('int_usage_records_unioned') }}
+),
+
+-- the raw text of a record quarantined after staging (unknown customer or metric, no active line,
+-- late after the line's end), read back from its raw file by file and record number
+raw_texts as (
+    {{ raw_texts_read_back() }}
 ),
 
 watermarks as (
@@ -28,7 +35,7 @@ quarantined as (
         usage_records.source_system,
         usage_records.file_name,
         usage_records.record_number,
-        raw_records.raw_record,
+        coalesce(raw_records.raw_record, raw_texts.raw_record) as raw_record,
         usage_records.quarantine_reason,
         usage_records.source_event_key,
         usage_records.source_customer_key,
@@ -43,6 +50,11 @@ quarantined as (
             and usage_records.file_name = raw_records.file_name
             -- an unreadable file's one record has no number
             and usage_records.record_number is not distinct from raw_records.record_number
+    left join raw_texts
+        on raw_records.raw_record is null
+            and usage_records.source_system = raw_texts.source_system
+            and usage_records.file_name = raw_texts.file_name
+            and usage_records.record_number = raw_texts.record_number
 
     union all
 

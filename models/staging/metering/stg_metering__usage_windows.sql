@@ -4,20 +4,13 @@
 with
 
 source as (
-    {{ read_raw_parquet('metering', {
-        'record_id': 'varchar',
-        'meter_api_name': 'varchar',
-        'customer_id': 'varchar',
-        'window_start': 'timestamp',
-        'window_end': 'timestamp',
-        'value': 'double',
-        'exported_at': 'timestamp',
-    }) }}
+    {{ raw_source_records('metering') }}
 ),
 
 typed as (
     select
         *,
+        {{ raw_source_text('metering') }} as raw_record,
         cast(cast(window_start as timestamp) as {{ type_instant() }}) as window_start_at,
         cast(cast(window_end as timestamp) as {{ type_instant() }}) as window_end_at,
         cast(cast(exported_at as timestamp) as {{ type_instant() }}) as received_at,
@@ -53,13 +46,8 @@ final as (
         file_modified_at,
         file_md5,
         '{{ invocation_id }}' as loaded_by_invocation_id,
-        coalesce(
-            read_error,
-            concat_ws(
-                ',', record_id, meter_api_name, customer_id, cast(window_start as string),
-                cast(window_end as string), cast(value as string), cast(exported_at as string)
-            )
-        ) as raw_record,
+        -- the raw text of an invalid record only: a valid one is read back by file and line
+        {{ raw_record_kept('raw_record', 'invalid_reason') }} as raw_record,
         invalid_reason,
         -- event
         record_id as source_event_key,

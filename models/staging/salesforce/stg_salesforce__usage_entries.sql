@@ -4,7 +4,7 @@
 with
 
 source as (
-    {{ read_raw_csv('salesforce', ['Id', 'Account__c', 'Metric__c', 'Quantity__c', 'Usage_Date__c', 'IsDeleted', 'CreatedDate', 'LastModifiedDate']) }}
+    {{ raw_source_records('salesforce') }}
 ),
 
 typed as (
@@ -55,7 +55,8 @@ final as (
         file_modified_at,
         file_md5,
         '{{ invocation_id }}' as loaded_by_invocation_id,
-        raw_record,
+        -- the raw text of an invalid record only: a valid one is read back by file and line
+        {{ raw_record_kept('raw_record', 'invalid_reason') }} as raw_record,
         invalid_reason,
         -- event
         id as source_event_key,

@@ -4,7 +4,7 @@
 with
 
 source as (
-    {{ read_raw_csv('stripe', ['identifier', 'event_name', 'timestamp', 'stripe_customer_id', 'value', 'created']) }}
+    {{ raw_source_records('stripe') }}
 ),
 
 typed as (
@@ -47,7 +47,8 @@ final as (
         file_modified_at,
         file_md5,
         '{{ invocation_id }}' as loaded_by_invocation_id,
-        raw_record,
+        -- the raw text of an invalid record only: a valid one is read back by file and line
+        {{ raw_record_kept('raw_record', 'invalid_reason') }} as raw_record,
         invalid_reason,
         -- event
         identifier as source_event_key,

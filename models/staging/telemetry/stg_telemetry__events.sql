@@ -4,7 +4,7 @@
 with
 
 source as (
-    {{ read_raw_lines('telemetry', ['*.jsonl', '*.jsonl.gz']) }}
+    {{ raw_source_records('telemetry') }}
 ),
 
 records as (
@@ -14,15 +14,14 @@ records as (
         file_modified_at,
         file_md5,
         record_number,
-        raw_line as raw_record,
+        {{ raw_source_text('telemetry') }} as raw_record,
         read_problem,
         {{ json_is_object('raw_line') }} as is_object,
         -- only a well-formed JSON object is ever handed to the JSON functions
         case when {{ json_is_object('raw_line') }} then raw_line end as object_json
     from source
-    -- not blank; a line opening an object is not, without trimming it (the trim of every line
-    -- costs more than the rest of the filter)
-    where left(raw_line, 1) = '{' or trim(coalesce(raw_line, '')) <> ''
+    -- not blank
+    where {{ raw_line_is_record('raw_line') }}
 ),
 
 -- the line is parsed once; each member is then read from the parsed list
@@ -105,7 +104,8 @@ final as (
         file_modified_at,
         file_md5,
         '{{ invocation_id }}' as loaded_by_invocation_id,
-        raw_record,
+        -- the raw text of an invalid record only: a valid one is read back by file and line
+        {{ raw_record_kept('raw_record', 'invalid_reason') }} as raw_record,
         invalid_reason,
         -- event
         event_id as source_event_key,
