@@ -13,6 +13,7 @@ import duckdb
 import yaml
 
 from loader.contracts.pull import BOOK_FILES
+from loader.dbt_plugins.raw_files import register_functions
 from python_tests.support.pipeline_build import run_dbt_build, write_sample_data
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,6 +130,8 @@ def test_the_sample_data_bills_the_same_through_netsuites_tables(tmp_path: Path)
     assert "stg_netsuite__price_plans" in from_netsuite.build_log
     assert "stg_netsuite__price_plans" not in from_seeds.build_log
     con = duckdb.connect()
+    # fct_raw_record_text reads raw files with the functions staging read them with
+    register_functions(con)
     con.execute(f"attach '{from_seeds.db_path}' as seeds (read_only)")
     con.execute(f"attach '{from_netsuite.db_path}' as netsuite_build (read_only)")
     marts = _marts(con, "seeds")
