@@ -113,11 +113,12 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The raw texts read back (fct_raw_record_text) where the engine reads them back; none where
-    staging keeps every record's text. -#}
+{#- The raw texts of the records quarantined after staging, read back once
+    (int_usage_quarantined_texts), where the engine reads them back; none where staging keeps every
+    record's text. -#}
 {% macro raw_texts_read_back() -%}
     {%- if raw_text_is_read_back() -%}
-        select * from {{ ref('fct_raw_record_text') }}
+        select source_system, file_name, record_number, raw_record from {{ ref('int_usage_quarantined_texts') }}
     {%- else -%}
         select
             cast(null as string) as source_system,
@@ -129,31 +130,48 @@
 {%- endmacro %}
 
 {#- The files of a source that its staging model has read (all but those it found unreadable,
-    which have no records to read back), still in the source folder, each with how it was read
-    (raw_file_checks: fast or line by line), so that its reader numbers and shows its records as
-    staging did. Not hashed: nothing is compared with them. -#}
-{% macro raw_files_already_read(source_system, staging_relation) -%}
+    which have no records to read back; of those, the ones named in `file_names` when given),
+    still in the source folder, each with how it was read, so that its reader numbers and shows
+    its records as staging did. A file was read line by line only when some line would have
+    stopped the engine's reader, and each such line is a 'malformed_record' record: so a file
+    without one was read fast, and only the files with one are checked again (raw_file_checks),
+    not every file on every build. Not hashed: nothing is compared with them. -#}
+{% macro raw_files_already_read(source_system, staging_relation, file_names=none) -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
     {%- if load_relation(staging_relation) is none -%}{{ return([]) }}{%- endif -%}
     {%- set source = raw_sources()[source_system] -%}
-    {%- set read = run_query(
-        "select distinct file_name from " ~ staging_relation
-        ~ " where invalid_reason is distinct from 'unreadable_file'"
-    ).columns[0].values() | list -%}
+    {%- set read = {} -%}
+    {%- for row in run_query(
+        "select file_name, bool_or(invalid_reason = 'malformed_record') from " ~ staging_relation
+        ~ " where invalid_reason is distinct from 'unreadable_file' group by file_name"
+    ).rows -%}
+        {%- if file_names is none or row[0] in file_names -%}
+            {%- do read.update({row[0]: row[1]}) -%}
+        {%- endif -%}
+    {%- endfor -%}
     {%- set files = raw_file_listing(source_system, source['patterns']) | selectattr('name', 'in', read) | list -%}
-    {%- if files | length > 0 -%}
-        {%- set checks = raw_file_checks(source_system, files, raw_file_format(source['patterns']), source['columns'] if source['format'] == 'parquet' else {}) -%}
-        {%- for file in files -%}
+    {%- set to_check = [] -%}
+    {%- for file in files -%}
+        {%- if read[file['name']] -%}
+            {%- do to_check.append(file) -%}
+        {%- else -%}
+            {%- do file.update({'read_as': 'fast', 'problem': none}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if to_check | length > 0 -%}
+        {%- set checks = raw_file_checks(source_system, to_check, raw_file_format(source['patterns']), source['columns'] if source['format'] == 'parquet' else {}) -%}
+        {%- for file in to_check -%}
             {%- do file.update(checks[file['path']]) -%}
         {%- endfor -%}
     {%- endif -%}
     {{ return(files) }}
 {%- endmacro %}
 
-{#- Every record of the files a source's staging model has read: source_system, file_name,
-    record_number and raw_record, read again from the files by the source's reader. -#}
-{% macro raw_records_read_back(source_system, staging_relation) -%}
-    {%- set files = raw_files_already_read(source_system, staging_relation) -%}
+{#- Every record of the files a source's staging model has read (or of those of them named in
+    `file_names`): source_system, file_name, record_number and raw_record, read again from the
+    files by the source's reader. -#}
+{% macro raw_records_read_back(source_system, staging_relation, file_names=none) -%}
+    {%- set files = raw_files_already_read(source_system, staging_relation, file_names) -%}
     select
         '{{ source_system }}' as source_system,
         file_name,
@@ -164,4 +182,39 @@
     {%- if raw_sources()[source_system]['format'] == 'lines' %}
         and {{ raw_line_is_record('raw_line') }}
     {%- endif %}
+{%- endmacro %}
+
+{#- Inside int_usage_quarantined_texts: the records quarantined after staging (valid records,
+    deduplicated, then quarantined: staging kept the others' text) whose text the table does not
+    hold yet; every one on a full build. -#}
+{% macro quarantined_texts_missing() -%}
+    select
+        classified.raw_record_id,
+        classified.source_system,
+        classified.file_name,
+        classified.record_number
+    from {{ ref('int_usage_records_classified') }} as classified
+    where
+        classified.record_outcome = 'quarantined'
+        and classified.dedup_status is not null
+        {%- if is_incremental() %}
+            and not exists (
+                select 1 from {{ this }} as held where held.raw_record_id = classified.raw_record_id
+            )
+        {%- endif %}
+{%- endmacro %}
+
+{#- Inside int_usage_quarantined_texts: the raw files, by source system, that hold a record
+    whose text is missing (quarantined_texts_missing). Read when the model runs, after the
+    classification's inputs are built. -#}
+{% macro quarantined_files_to_read_back() -%}
+    {%- if not execute or load_relation(ref('int_usage_records_classified')) is none -%}{{ return({}) }}{%- endif -%}
+    {%- set files = {} -%}
+    {%- set query -%}
+        select distinct source_system, file_name from ({{ quarantined_texts_missing() }}) as missing order by 1, 2
+    {%- endset -%}
+    {%- for row in run_query(query).rows -%}
+        {%- do files.setdefault(row[0], []).append(row[1]) -%}
+    {%- endfor -%}
+    {{ return(files) }}
 {%- endmacro %}

@@ -1,7 +1,8 @@
 """The raw text is not copied for every record (docs/decisions.md, "Raw text is read back, not
 copied"): staging keeps it for records invalid there; fct_raw_record_text reads any record's text
 back from its raw file by file and line (or row) number, numbered as staging numbered it; and
-fct_usage_quarantine still shows the text of every quarantined record. Built for real on the
+fct_usage_quarantine still shows the text of every quarantined record, read back once
+(int_usage_quarantined_texts), from the files that hold new ones only. Built for real on the
 sample data plus files read line by line (bytes that are not UTF-8), a .gz file with a BOM and
 CRLF line ends, and a CSV row quoted because a field holds a comma."""
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -31,6 +34,7 @@ STAGING_MODELS = {
     "metering": "stg_metering__usage_windows",
     "watermarks": "stg_watermarks__signals",
 }
+QUARANTINED_TEXTS = "int_usage_quarantined_texts"
 TEXT_SOURCES = ("telemetry", "stripe", "salesforce", "watermarks")
 # a line of bytes that are not UTF-8 (malformed at staging, its text kept there)
 NOT_UTF8 = b'{"event_id":"rt-bad-bytes","account_key":"caf\xc3\xa9 \xff","event_type":"x"}'
@@ -257,3 +261,52 @@ def test_a_record_quarantined_after_staging_shows_its_raw_text(built, db) -> Non
     reasons = {reason for reason, _ in later.values()}
     assert {"unknown_customer", "unknown_metric", "no_active_line"} <= reasons
     assert {source for source, _, _ in later} >= {"telemetry", "stripe"}
+
+
+def _reads_raw_files(target: Path) -> list[str]:
+    """The raw files the last build's quarantined texts read back, from its compiled SQL."""
+    model = next(target.glob(f"compiled/*/models/intermediate/audit/{QUARANTINED_TEXTS}.sql"))
+    return sorted(set(re.findall(r"/raw/[a-z]+/([^'/]+)'", model.read_text())))
+
+
+def test_the_quarantined_texts_are_read_back_once_from_the_files_that_hold_new_ones(
+    built, tmp_path: Path
+) -> None:
+    """A daily build reads back only the files holding a quarantined record whose text is not
+    held yet: none when nothing is new, the new file when it brings one; the texts held stay."""
+    workdir = tmp_path / "daily"
+    shutil.copytree(built.raw_dir, workdir / "raw")
+    shutil.copy(built.db_path, workdir / built.db_path.name)
+    with duckdb.connect(str(built.db_path), read_only=True) as connection:
+        held_before = connection.execute(
+            f"select raw_record_id, raw_record, read_by_invocation_id from {QUARANTINED_TEXTS}"
+        ).fetchall()
+    assert any(
+        raw_record_id.startswith("telemetry:rt-lines.jsonl:") for raw_record_id, *_ in held_before
+    )
+
+    unchanged = run_dbt_build(workdir, workdir / "raw", full_refresh=False, scheduled=True)
+    assert _reads_raw_files(unchanged.target_dir) == []
+
+    (workdir / "raw" / "telemetry" / "rt-new-day.jsonl").write_bytes(
+        b"\n".join([_event("rt-unknown-3", "rt-nobody-else"), _event("rt-unknown-4", "rt-nobody")])
+        + b"\n"
+    )
+    daily = run_dbt_build(workdir, workdir / "raw", full_refresh=False, scheduled=True)
+    assert _reads_raw_files(daily.target_dir) == ["rt-new-day.jsonl"]
+    with duckdb.connect(str(daily.db_path), read_only=True) as connection:
+        held = connection.execute(
+            f"select raw_record_id, raw_record, read_by_invocation_id from {QUARANTINED_TEXTS}"
+        ).fetchall()
+        shown = dict(
+            connection.execute(
+                "select record_number, raw_record from fct_usage_quarantine "
+                "where file_name = 'rt-new-day.jsonl'"
+            ).fetchall()
+        )
+    assert set(held_before) <= set(held)
+    assert shown == {
+        1: _event("rt-unknown-3", "rt-nobody-else").decode(),
+        2: _event("rt-unknown-4", "rt-nobody").decode(),
+    }
+    assert len(held) == len(held_before) + 2

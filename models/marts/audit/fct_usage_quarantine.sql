@@ -19,7 +19,8 @@ raw_records as (
 ),
 
 -- the raw text of a record quarantined after staging (unknown customer or metric, no active line,
--- late after the line's end), read back from its raw file by file and record number
+-- late after the line's end), read back once from its raw file by file and record number
+-- (int_usage_quarantined_texts)
 raw_texts as (
     {{ raw_texts_read_back() }}
 ),
