@@ -120,13 +120,18 @@
     {%- if raw_text_is_read_back() -%}
         select source_system, file_name, record_number, raw_record from {{ ref('int_usage_quarantined_texts') }}
     {%- else -%}
-        select
-            cast(null as string) as source_system,
-            cast(null as string) as file_name,
-            cast(null as bigint) as record_number,
-            cast(null as string) as raw_record
-        where false
+        {{ no_raw_texts() }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- No raw text: the empty relation of the read-back texts' shape. -#}
+{% macro no_raw_texts() -%}
+    select
+        cast(null as string) as source_system,
+        cast(null as string) as file_name,
+        cast(null as bigint) as record_number,
+        cast(null as string) as raw_record
+    where false
 {%- endmacro %}
 
 {#- The files of a source that its staging model has read (all but those it found unreadable,

@@ -31,12 +31,7 @@ read_back as (
             union all
         {%- endif %}
     {%- else %}
-        select
-            cast(null as string) as source_system,
-            cast(null as string) as file_name,
-            cast(null as bigint) as record_number,
-            cast(null as string) as raw_record
-        where false
+        {{ no_raw_texts() }}
     {%- endfor %}
 ),
 
