@@ -70,6 +70,10 @@ GIB = 1024  # MiB
 T = TypeVar("T")
 
 
+class BuildFailed(Exception):
+    """A measured command failed: its command and the end of its output."""
+
+
 @dataclass
 class Measured:
     seconds: float
@@ -103,7 +107,7 @@ def measure(command: list[str | Path], env: dict[str, str] | None = None) -> Mea
         elapsed, peak, code = completed.stdout.split()
         stdout = out.read_text(encoding="utf-8")
         if int(code) != 0:
-            raise SystemExit(
+            raise BuildFailed(
                 f"failed ({code}): {' '.join(map(str, command))}\n{stdout[-4000:]}\n"
                 f"{err.read_text(encoding='utf-8')[-4000:]}"
             )
@@ -783,6 +787,8 @@ class Target:
     unit: str  # how a value prints: "×", "%", "s", "GiB"
     measured: Callable[[dict[int, dict], dict | None], float | None]
     at_least: bool = False
+    # the event volumes it is measured at: a build that failed at one of them misses it
+    sizes: tuple[int, ...] = ()
 
     def met(self, value: float) -> bool:
         return value >= self.limit if self.at_least else value <= self.limit
@@ -812,22 +818,43 @@ TARGETS = (
         4.0,
         "×",
         at_size(TARGET_EVENTS, lambda p: p["full_seconds"] / p["floor_seconds"]),
+        sizes=(TARGET_EVENTS,),
     ),
     Target(
         "daily build with one day of new files at 10M events ≤ 10% of the full build",
         0.10,
         "%",
         at_size(TARGET_EVENTS, lambda p: p["incremental_seconds"] / p["full_seconds"]),
+        sizes=(TARGET_EVENTS,),
     ),
     Target(
         "build with nothing new at 10M events ≤ 8 s",
         8.0,
         "s",
         at_size(TARGET_EVENTS, lambda p: p["unchanged_seconds"]),
+        sizes=(TARGET_EVENTS,),
     ),
-    Target("peak memory at 10M events ≤ 3 GiB", 3.0, "GiB", at_size(TARGET_EVENTS, peak_gib)),
-    Target("peak memory at 30M events ≤ 4 GiB", 4.0, "GiB", at_size(LARGEST_EVENTS, peak_gib)),
-    Target("full build at 30M events ≤ 3.3× the full build at 10M", 3.3, "×", scaling),
+    Target(
+        "peak memory at 10M events ≤ 3 GiB",
+        3.0,
+        "GiB",
+        at_size(TARGET_EVENTS, peak_gib),
+        sizes=(TARGET_EVENTS,),
+    ),
+    Target(
+        "peak memory at 30M events ≤ 4 GiB",
+        4.0,
+        "GiB",
+        at_size(LARGEST_EVENTS, peak_gib),
+        sizes=(LARGEST_EVENTS,),
+    ),
+    Target(
+        "full build at 30M events ≤ 3.3× the full build at 10M",
+        3.3,
+        "×",
+        scaling,
+        sizes=(TARGET_EVENTS, LARGEST_EVENTS),
+    ),
     Target(
         "loader ≥ 90% of the sandbox's concurrency ceiling",
         LOADER_SHARE,
@@ -852,10 +879,22 @@ def verdict_word(met: bool) -> str:
 
 def evaluate_targets(pipelines: list[dict], loader: dict | None) -> list[dict[str, object]]:
     """Each target judged from one run's results: its label, the value measured (as printed)
-    and whether it is met (None: not measured in this run, e.g. a run without 10M events)."""
-    by_size = {pipeline["events"]: pipeline for pipeline in pipelines}
+    and whether it is met (None: not measured in this run, e.g. a run without 10M events). A
+    target at a volume whose build failed is missed."""
+    by_size = {pipeline["events"]: pipeline for pipeline in pipelines if "failed" not in pipeline}
+    failed = {pipeline["events"] for pipeline in pipelines if "failed" in pipeline}
     verdicts = []
     for target in TARGETS:
+        failed_at = sorted(failed.intersection(target.sizes))
+        if failed_at:
+            verdicts.append(
+                {
+                    "target": target.label,
+                    "value": f"the build failed at {failed_at[0]:,} events",
+                    "met": False,
+                }
+            )
+            continue
         value = target.measured(by_size, loader)
         verdicts.append(
             {
@@ -894,6 +933,12 @@ def pipeline_table(pipelines: list[dict]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for p in pipelines:
+        if "failed" in p:
+            lines.append(
+                f"| {p['events']:,} | {p['accounts']:,} | the {p['failed_build']} build failed "
+                f"({failure_summary(p['failed'])}) |  |  |  |  |  |  |  |  |  |"
+            )
+            continue
         per_million = p["usage_records"] / p["used_events"] * 1_000_000
         lines.append(
             f"| {p['events']:,} | {p['accounts']:,} | {p['raw_records']:,} "
@@ -913,6 +958,13 @@ def pipeline_table(pipelines: list[dict]) -> list[str]:
 def profile_lines(p: dict) -> list[str]:
     """Where the time of one event volume goes: the audit-trail check, the slowest nodes, dbt's
     start-up against its nodes per build, and the query plans of the slowest models."""
+    if "failed" in p:
+        return [
+            f"### {p['events']:,} events",
+            "",
+            f"- the {p['failed_build']} build failed: {failure_summary(p['failed'])}",
+            "",
+        ]
     lines = [
         f"### {p['events']:,} events",
         "",
@@ -947,6 +999,17 @@ def profile_lines(p: dict) -> list[str]:
             )
         )
     return [*lines, ""]
+
+
+def failure_summary(output: str) -> str:
+    """The lines of a failed build's output that say what failed (dbt's error and the database's
+    message), on one line."""
+    said = [
+        line.split("  ", 1)[-1].strip()
+        for line in output.splitlines()
+        if "Error" in line and "Completed with" not in line
+    ]
+    return "; ".join(dict.fromkeys(said)) or output.strip().splitlines()[-1]
 
 
 def render_markdown(results: dict) -> str:
@@ -1000,6 +1063,14 @@ def render_markdown(results: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def failed_build(failure: str) -> str:
+    """Which build a failure stopped (full, daily or floor), from its command line."""
+    command = failure.splitlines()[0].split(": ", 1)[-1]
+    if Path(command.split()[0]).name != "dbt":
+        return "floor"
+    return "full" if "--full-refresh" in command else "daily"
 
 
 def write_markdown(results: dict, out: Path) -> None:
@@ -1057,7 +1128,33 @@ def main() -> None:
         print(f"event volumes: {', '.join(f'{events:,}' for events in sizes)}")
         for events in sizes:
             started = time.perf_counter()
-            pipelines.append(bench_pipeline(events, args.accounts, root))
+            try:
+                pipelines.append(bench_pipeline(events, args.accounts, root))
+            except BuildFailed as failure:
+                # the other volumes are still measured; the targets at this one are missed
+                print(f"{events:,} events: {failure}", file=sys.stderr)
+                pipelines.append(
+                    {
+                        "events": events,
+                        "accounts": args.accounts,
+                        "failed": str(failure)[-4000:],
+                        "failed_build": failed_build(str(failure)),
+                    }
+                )
+            # what is measured so far is kept, should a later volume stop the run
+            RESULTS.parent.mkdir(parents=True, exist_ok=True)
+            RESULTS.write_text(
+                json.dumps(
+                    {
+                        "measured_at": measured_at,
+                        "machine": on_machine,
+                        "duckdb_settings": profile_settings(),
+                        "pipelines": pipelines,
+                    },
+                    indent=2,
+                ),
+                encoding="utf-8",
+            )
             if args.keep is None:
                 # the next volume needs the disk
                 shutil.rmtree(root / f"events-{events}", ignore_errors=True)

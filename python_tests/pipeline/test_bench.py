@@ -219,6 +219,49 @@ def test_the_page_has_the_table_the_targets_and_each_size_s_profile() -> None:
     assert notes.splitlines()[0] not in lines
 
 
+OUT_OF_MEMORY = (
+    "failed (1): /x/.venv/bin/dbt build --exclude-resource-type unit_test --full-refresh\n"
+    "03:10:57    Runtime Error in model stg_telemetry__events (models/staging/x.sql)\n"
+    "  Out of Memory Error: could not allocate block of size 1.0 GiB (2.5 GiB/2.7 GiB used)\n"
+    "03:10:57  Completed with 1 error, 0 partial successes, and 0 warnings:\n"
+)
+
+
+def test_a_volume_whose_build_failed_misses_its_targets_and_the_page_says_why() -> None:
+    failed = {
+        "events": 30_000_000,
+        "accounts": 2000,
+        "failed": OUT_OF_MEMORY,
+        "failed_build": bench.failed_build(OUT_OF_MEMORY),
+    }
+    assert failed["failed_build"] == "full"
+    assert bench.failed_build("failed (1): /x/.venv/bin/python -c runner floor.sql") == "floor"
+    assert bench.failed_build(OUT_OF_MEMORY.replace(" --full-refresh", "")) == "daily"
+    pipelines = [_pipeline(10_000_000), failed]
+    verdicts = _verdicts(pipelines)
+    assert verdicts["peak memory at 30M events ≤ 4 GiB"] is False
+    assert verdicts["full build at 30M events ≤ 3.3× the full build at 10M"] is False
+    # the targets at 10M are judged as ever
+    assert verdicts["build with nothing new at 10M events ≤ 8 s"] is True
+    page = bench.render_markdown(
+        {"measured_at": "2026-12-06 03:00", "machine": "2 cores", "pipelines": pipelines}
+    )
+    summary = (
+        "Runtime Error in model stg_telemetry__events (models/staging/x.sql); Out of Memory "
+        "Error: could not allocate block of size 1.0 GiB (2.5 GiB/2.7 GiB used)"
+    )
+    assert bench.failure_summary(OUT_OF_MEMORY) == summary
+    lines = page.splitlines()
+    assert f"- the full build failed: {summary}" in lines
+    assert (
+        "- peak memory at 30M events ≤ 4 GiB: the build failed at 30,000,000 events, **MISSED**"
+        in lines
+    )
+    row = next(line for line in lines if line.startswith("| 30,000,000 |"))
+    header = next(line for line in lines if line.startswith("| events |"))
+    assert len(row.split("|")) == len(header.split("|"))
+
+
 def test_the_loader_section_is_replaced_and_the_rest_of_the_page_kept(tmp_path: Path) -> None:
     page = tmp_path / "benchmarks.md"
     results = {
