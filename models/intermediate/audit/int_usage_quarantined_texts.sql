@@ -12,21 +12,34 @@
 -- table does not hold yet (a daily run: usually the new files, or none), so no build reads every
 -- raw file again. A raw file never changes once read, so a text once read stays right; a record
 -- no longer quarantined keeps its row, unused. Not on Spark, where staging keeps every text.
-{#- the staging models it may read back from, declared on every run (a run reads some of them) -#}
-{%- set staging_models = [] %}
+{#- what a run may read, declared on every run (dbt learns a model's inputs from a parse, where
+    no file is to be read): the classification and the staging model of each source -#}
+{%- set classified = ref('int_usage_records_classified') %}
+{%- set staging_models = {} %}
 {%- for source_system, source in raw_sources().items() %}
-    {%- do staging_models.append(ref(source['staging_model'])) %}
+    {%- do staging_models.update({source_system: ref(source['staging_model'])}) %}
 {%- endfor %}
 {%- set to_read = quarantined_files_to_read_back() %}
 with
 
+-- the records whose text is missing; none to look for when no file is to be read back (the
+-- classification was just read for them)
 quarantined as (
-    {{ quarantined_texts_missing() | indent(4) }}
+    {%- if to_read %}
+        {{ quarantined_texts_missing() | indent(8) }}
+    {%- else %}
+        select
+            cast(null as string) as raw_record_id,
+            cast(null as string) as source_system,
+            cast(null as string) as file_name,
+            cast(null as bigint) as record_number
+        where false
+    {%- endif %}
 ),
 
 read_back as (
     {%- for source_system, file_names in to_read.items() %}
-        {{ raw_records_read_back(source_system, ref(raw_sources()[source_system]['staging_model']), file_names) | indent(8) }}
+        {{ raw_records_read_back(source_system, staging_models[source_system], file_names) | indent(8) }}
         {%- if not loop.last %}
             union all
         {%- endif %}
