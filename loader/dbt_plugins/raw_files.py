@@ -7,13 +7,14 @@ Before a build reads a new file, `raw_file_check(path, format, columns)` says ho
 - `lines`: the file is readable but some line would stop or split DuckDB's reader (bytes that
   are not UTF-8, a NUL byte, a line longer than the reader's limit, LF and CRLF line ends mixed
   or a carriage return inside a line, a CSV quote out of place), so it is read line by line with
-  `raw_file_lines`, the lines with bad bytes or quotes that do not close marked malformed;
+  `raw_file_lines`, part by part (`raw_file_line_chunks` cuts the file into parts at line
+  starts), the lines with bad bytes or quotes that do not close marked malformed;
 - `unreadable`: the file cannot be read at all (a truncated or corrupt gzip stream, a binary file
   in a text source, a Parquet file that is not Parquet, lacks a column or holds a column of
   another type); `problem` says why in words.
 
 The profile loads this module as a dbt-duckdb plugin (`plugins: [{module: ...}]`), which
-registers both functions on every connection dbt opens; `register_functions(conn)` registers them
+registers the functions on every connection dbt opens; `register_functions(conn)` registers them
 on any other connection (the view fct_raw_record_text reads such a file with `raw_file_lines`).
 """
 
@@ -34,6 +35,8 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 # DuckDB's CSV reader refuses a line longer than its max_line_size (2,097,152 bytes by default).
 MAX_FAST_LINE_BYTES = 2_000_000
 CHUNK_BYTES = 8 * 1024 * 1024
+# The part of a file that raw_file_lines reads at a time (raw_file_line_chunks).
+LINE_CHUNK_BYTES = 32 * 1024 * 1024
 # The start of a file that decides whether a text source's file is text at all.
 TEXT_SAMPLE_BYTES = 8192
 # Share of a text sample that may be bytes that are not UTF-8 or control characters.
@@ -55,6 +58,7 @@ TYPE_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 LINE_TYPE = "STRUCT(line VARCHAR, is_malformed BOOLEAN, fields VARCHAR[])[]"
+CHUNKS_TYPE = "STRUCT(start BIGINT, length BIGINT, first_line BIGINT)[]"
 CHECK_TYPE = "STRUCT(read_as VARCHAR, problem VARCHAR)"
 
 
@@ -64,9 +68,9 @@ class Plugin(BasePlugin):
 
 
 def register_functions(conn: duckdb.DuckDBPyConnection) -> None:
-    """Registers raw_file_check and raw_file_lines on a DuckDB connection: dbt's (through the
-    plugin) or any other that queries fct_raw_record_text, which reads a file that DuckDB's reader
-    cannot read whole line by line, as staging did."""
+    """Registers raw_file_check, raw_file_lines and raw_file_line_chunks on a DuckDB connection:
+    dbt's (through the plugin) or any other that queries fct_raw_record_text, which reads a file
+    that DuckDB's reader cannot read whole line by line, as staging did."""
     conn.create_function(
         "raw_file_check",
         raw_file_check,
@@ -77,8 +81,15 @@ def register_functions(conn: duckdb.DuckDBPyConnection) -> None:
     conn.create_function(
         "raw_file_lines",
         raw_file_lines,
-        ["VARCHAR", "VARCHAR"],
+        ["VARCHAR", "VARCHAR", "BIGINT", "BIGINT"],
         LINE_TYPE,
+        side_effects=True,
+    )
+    conn.create_function(
+        "raw_file_line_chunks",
+        lambda path: raw_file_line_chunks(path),
+        ["VARCHAR"],
+        CHUNKS_TYPE,
         side_effects=True,
     )
 
@@ -239,13 +250,20 @@ def looks_like_text(sample: bytes) -> bool:
     return bad / len(text) <= MAX_NON_TEXT_SHARE
 
 
-def raw_file_lines(path: str, file_format: str) -> list[dict[str, object]]:
-    """Every line of a text file (.gz inflated, a BOM at its start and line ends dropped): its
-    text, bytes that are not UTF-8 and NUL bytes shown as U+FFFD, whether it is malformed (such
-    bytes, or for CSV quotes that do not close), and for CSV its fields."""
+def raw_file_lines(
+    path: str, file_format: str, start: int = 0, length: int | None = None
+) -> list[dict[str, object]]:
+    """Every line of a text file (.gz inflated, a BOM at its start and line ends dropped), or of
+    the part of it that starts at byte `start` (of the inflated text) and holds `length` bytes,
+    as raw_file_line_chunks cuts it (at line starts): its text, bytes that are not UTF-8 and NUL
+    bytes shown as U+FFFD, whether it is malformed (such bytes, or for CSV quotes that do not
+    close), and for CSV its fields."""
     with open_raw(path) as stream:
-        content = stream.read()
-    content = content.removeprefix(UTF8_BOM)
+        if start:
+            stream.seek(start)
+        content = stream.read() if length is None else stream.read(length)
+    if start == 0:
+        content = content.removeprefix(UTF8_BOM)
     raw_lines = content.split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
@@ -260,6 +278,34 @@ def raw_file_lines(path: str, file_format: str) -> list[dict[str, object]]:
             malformed = fields is None
         lines.append({"line": text, "is_malformed": malformed, "fields": fields})
     return lines
+
+
+def raw_file_line_chunks(
+    path: str, chunk_bytes: int = LINE_CHUNK_BYTES, piece_bytes: int = CHUNK_BYTES
+) -> list[dict[str, int]]:
+    """A text file (.gz inflated) cut into parts of about `chunk_bytes` at line starts, for
+    raw_file_lines to read one part at a time: each part's start and length in bytes and the
+    line number of its first line. A file read line by line is read in parts, so that no value
+    holds a whole large file's lines (DuckDB allocates a list value in one block). An empty file
+    has no part. The file is read `piece_bytes` at a time; a part ends at the last line break of
+    the piece that brings it to `chunk_bytes`."""
+    chunks: list[dict[str, int]] = []
+    start, position, first_line, lines = 0, 0, 1, 0
+    with open_raw(path) as stream:
+        while piece := stream.read(piece_bytes):
+            cut = piece.rfind(b"\n") if position + len(piece) - start >= chunk_bytes else -1
+            if cut == -1:
+                lines += piece.count(b"\n")
+            else:
+                end = position + cut + 1
+                lines += piece.count(b"\n", 0, cut + 1)
+                chunks.append({"start": start, "length": end - start, "first_line": first_line})
+                first_line += lines
+                start, lines = end, piece.count(b"\n", cut + 1)
+            position += len(piece)
+    if position > start:
+        chunks.append({"start": start, "length": position - start, "first_line": first_line})
+    return chunks
 
 
 def csv_fields(text: str) -> list[str] | None:

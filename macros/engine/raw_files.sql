@@ -218,14 +218,13 @@
     {{ return(hashes) }}
 {%- endmacro %}
 
-{#- The metadata of the files read, joined to each record by path. -#}
-{% macro raw_file_metadata_values(files) -%}
-    (
-        values
-        {% for file in files -%}
-            ('{{ file.path }}', '{{ file.name }}', cast({{ file.size }} as bigint), cast('{{ file.modified_at }}' as {{ type_instant() }}), {{ "'" ~ file.md5 ~ "'" if file.md5 else 'cast(null as string)' }}){% if not loop.last %},{% endif %}
-        {% endfor -%}
-    ) as raw_files (file_path, file_name, file_size, file_modified_at, file_md5)
+{#- The metadata of one file, as literals in the select that reads it: every record of the file
+    carries them without a join of every record to the list of files. -#}
+{% macro raw_file_metadata_literals(file) -%}
+    {{ sql_text(file.name) }} as file_name,
+    cast({{ file.size }} as bigint) as file_size,
+    cast({{ sql_text(file.modified_at) }} as {{ type_instant() }}) as file_modified_at,
+    {{ sql_text(file.md5) if file.md5 else 'cast(null as string)' }} as file_md5
 {%- endmacro %}
 
 {% macro raw_file_metadata_columns() -%}
@@ -240,6 +239,11 @@
     'unreadable_file' for the one record of a file that cannot be read, its error as raw_line). -#}
 {% macro read_raw_lines(source_system, patterns, files=none) -%}
     {{ return(adapter.dispatch('read_raw_lines', 'usage_billing')(source_system, patterns, files)) }}
+{%- endmacro %}
+
+{#- The columns of read_raw_lines, in order. -#}
+{% macro raw_line_columns() -%}
+    file_name, file_size, file_modified_at, file_md5, record_number, raw_line, read_problem
 {%- endmacro %}
 
 {% macro default__read_raw_lines(source_system, patterns, files=none) -%}
@@ -259,7 +263,7 @@
             {% for file in files -%}
             {% if file.read_as == 'fast' -%}
             select
-                '{{ file.path }}' as file_path,
+                {{ raw_file_metadata_literals(file) | indent(16) }},
                 ordinality as record_number,
                 raw_line,
                 cast(null as varchar) as read_problem
@@ -275,50 +279,69 @@
             ) with ordinality
             {%- elif file.read_as == 'lines' %}
             -- {{ file.problem }}: read line by line
-            {{ raw_file_lines_read(file, 'lines') }}
+            select {{ raw_line_columns() }}
+            from ({{ raw_file_lines_read(file, 'lines') | indent(16) }}) as file_lines
             {%- else %}
-            {{ raw_file_unreadable(file) }}
+            select {{ raw_line_columns() }}
+            from ({{ raw_file_unreadable(file) | indent(16) }}) as unreadable_file
             {%- endif %}
             {% if not loop.last %}union all
             {% endif %}
             {%- endfor %}
         )
 
-        select
-            raw_files.file_name,
-            raw_files.file_size,
-            raw_files.file_modified_at,
-            raw_files.file_md5,
-            raw_lines.record_number,
-            raw_lines.raw_line,
-            raw_lines.read_problem
-        from raw_lines
-        inner join {{ raw_file_metadata_values(files) }}
-            on raw_lines.file_path = raw_files.file_path
+        select * from raw_lines
     {%- endif -%}
 {%- endmacro %}
 
-{#- The lines of a file that the engine's reader cannot read whole, from raw_file_lines: file_path,
-    record_number, raw_line (bytes that are not UTF-8 shown as U+FFFD), read_problem, and for CSV
-    the line's fields (null when malformed). -#}
+{#- The lines of a file that the engine's reader cannot read whole, from raw_file_lines: the file
+    (file_path and its metadata), record_number, raw_line (bytes that are not UTF-8 shown as
+    U+FFFD), read_problem, and for CSV the line's fields (null when malformed). The file is read
+    part by part, as raw_file_line_chunks cuts it at line starts (about 32 MiB each), one select
+    each: no value holds a large file's every line. An empty file has no part and no line. -#}
 {% macro raw_file_lines_read(file, file_format) -%}
+    {%- set chunks = run_query(
+        "select chunk.start, chunk.length, chunk.first_line from "
+        ~ "(select unnest(raw_file_line_chunks(" ~ sql_text(file.path) ~ ")) as chunk) order by 1"
+    ).rows if execute else [] -%}
+    {%- for chunk in chunks %}
     select
         '{{ file.path }}' as file_path,
-        file_lines.record_number,
+        {{ raw_file_metadata_literals(file) | indent(8) }},
+        {{ chunk[2] - 1 }} + file_lines.record_number as record_number,
         file_lines.item.line as raw_line,
         case when file_lines.item.is_malformed then 'malformed_record' end as read_problem
         {%- if file_format == 'csv' %},
         file_lines.item.fields as fields
         {%- endif %}
     from
-        (select raw_file_lines({{ sql_text(file.path) }}, '{{ file_format }}') as items) as read_file,
+        (
+            select raw_file_lines({{ sql_text(file.path) }}, '{{ file_format }}', {{ chunk[0] }}, {{ chunk[1] }}) as items
+        ) as read_file,
         unnest(read_file.items) with ordinality as file_lines (item, record_number)
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- else %}
+    select
+        '{{ file.path }}' as file_path,
+        {{ raw_file_metadata_literals(file) | indent(8) }},
+        cast(null as bigint) as record_number,
+        cast(null as varchar) as raw_line,
+        cast(null as varchar) as read_problem
+        {%- if file_format == 'csv' %},
+        cast(null as varchar[]) as fields
+        {%- endif %}
+    where false
+    {%- endfor %}
 {%- endmacro %}
 
-{#- The one record of a file that cannot be read: its path, no record number, the error in words. -#}
+{#- The one record of a file that cannot be read: its path and metadata, no record number, the
+    error in words. -#}
 {% macro raw_file_unreadable(file) -%}
     select
         '{{ file.path }}' as file_path,
+        {{ raw_file_metadata_literals(file) | indent(8) }},
         cast(null as bigint) as record_number,
         {{ sql_text('unreadable file: ' ~ file.problem) }} as raw_line,
         'unreadable_file' as read_problem
@@ -355,6 +378,7 @@
             {% if file.read_as == 'fast' -%}
             select
                 '{{ file.path }}' as file_path,
+                {{ raw_file_metadata_literals(file) | indent(16) }},
                 ordinality as record_number,
                 {% for i in range(1, width + 1) %}f{{ i }},
                 {% endfor %}cast(null as varchar) as raw_line,
@@ -376,6 +400,10 @@
             -- {{ file.problem }}: read line by line, each line's fields split as CSV
             select
                 file_path,
+                file_name,
+                file_size,
+                file_modified_at,
+                file_md5,
                 record_number,
                 {% for i in range(1, width + 1) %}fields[{{ i }}] as f{{ i }},
                 {% endfor %}raw_line,
@@ -386,6 +414,10 @@
             {%- else %}
             select
                 file_path,
+                file_name,
+                file_size,
+                file_modified_at,
+                file_md5,
                 record_number,
                 {% for i in range(1, width + 1) %}cast(null as varchar) as f{{ i }},
                 {% endfor %}raw_line,
@@ -400,6 +432,10 @@
         csv_rows as (
             select
                 file_path,
+                file_name,
+                file_size,
+                file_modified_at,
+                file_md5,
                 record_number,
                 read_problem,
                 {% for i in range(1, width + 1) %}f{{ i }},
@@ -429,10 +465,10 @@
         )
 
         select
-            raw_files.file_name,
-            raw_files.file_size,
-            raw_files.file_modified_at,
-            raw_files.file_md5,
+            csv_rows.file_name,
+            csv_rows.file_size,
+            csv_rows.file_modified_at,
+            csv_rows.file_md5,
             csv_rows.record_number,
             {% for column in columns %}case csv_headers."{{ column }}__field"
                 {% for i in range(1, width + 1) %}when {{ i }} then csv_rows.f{{ i }}
@@ -445,8 +481,6 @@
         -- an unreadable file has no header
         left join csv_headers
             on csv_rows.file_path = csv_headers.file_path
-        inner join {{ raw_file_metadata_values(files) }}
-            on csv_rows.file_path = raw_files.file_path
         where csv_rows.record_number > 1 or csv_rows.read_problem = 'unreadable_file'
     {%- endif -%}
 {%- endmacro %}
@@ -458,8 +492,6 @@
 
 {% macro default__read_raw_parquet(source_system, columns, files=none) -%}
     {%- set files = raw_files_to_read(source_system, ['*.parquet'], columns) if files is none else files -%}
-    {%- set readable = files | selectattr('read_as', 'equalto', 'fast') | list -%}
-    {%- set unreadable = files | rejectattr('read_as', 'equalto', 'fast') | list -%}
     {%- if files | length == 0 -%}
         select
             {{ raw_file_metadata_columns() }},
@@ -471,48 +503,31 @@
     {%- else -%}
         with
 
+        -- each file read on its own, with its metadata as literals
         parquet_rows as (
-            {% if readable | length > 0 -%}
+            {% for file in files -%}
+            {% if file.read_as == 'fast' -%}
             select
-                filename as file_path,
+                {{ raw_file_metadata_literals(file) | indent(16) }},
                 file_row_number + 1 as record_number,
-                {% for column, type in columns.items() %}{{ column }},
+                {% for column, type in columns.items() %}cast({{ column }} as {{ type }}) as {{ column }},
                 {% endfor %}cast(null as varchar) as read_problem,
                 cast(null as varchar) as read_error
-            from read_parquet(
-                [{% for file in readable %}'{{ file.path }}'{% if not loop.last %}, {% endif %}{% endfor %}],
-                union_by_name = true,
-                filename = true,
-                file_row_number = true
-            )
-            {%- if unreadable | length > 0 %}
-            union all
-            {% endif %}
-            {%- endif %}
-            {%- for file in unreadable %}
+            from read_parquet({{ sql_text(file.path) }}, file_row_number = true)
+            {%- else %}
             -- a file that cannot be read: one record
             select
-                '{{ file.path }}' as file_path,
+                {{ raw_file_metadata_literals(file) | indent(16) }},
                 cast(null as bigint) as record_number,
                 {% for column, type in columns.items() %}cast(null as {{ type }}) as {{ column }},
                 {% endfor %}'unreadable_file' as read_problem,
                 {{ sql_text('unreadable file: ' ~ file.problem) }} as read_error
+            {%- endif %}
             {% if not loop.last %}union all
             {% endif %}
             {%- endfor %}
         )
 
-        select
-            raw_files.file_name,
-            raw_files.file_size,
-            raw_files.file_modified_at,
-            raw_files.file_md5,
-            parquet_rows.record_number,
-            {% for column, type in columns.items() %}parquet_rows.{{ column }},
-            {% endfor %}parquet_rows.read_problem,
-            parquet_rows.read_error
-        from parquet_rows
-        inner join {{ raw_file_metadata_values(files) }}
-            on parquet_rows.file_path = raw_files.file_path
+        select * from parquet_rows
     {%- endif -%}
 {%- endmacro %}

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from loader.dbt_plugins.raw_files import (
     MAX_FAST_LINE_BYTES,
     raw_file_check,
+    raw_file_line_chunks,
     raw_file_lines,
     raw_file_list,
 )
@@ -108,6 +109,62 @@ def test_the_check_predicts_how_a_text_file_reads(
             assert "\x00" not in line["line"]
     else:
         assert check["problem"]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    lines=corrupted_lines(),
+    bom=st.booleans(),
+    crlf=st.booleans(),
+    gzipped=st.booleans(),
+    last_line_ended=st.booleans(),
+    chunk_bytes=st.integers(1, 64),
+    piece_bytes=st.integers(1, 16),
+)
+def test_a_file_read_in_parts_reads_as_the_whole_file(
+    tmp_path: Path,
+    lines: list[bytes],
+    bom: bool,
+    crlf: bool,
+    gzipped: bool,
+    last_line_ended: bool,
+    chunk_bytes: int,
+    piece_bytes: int,
+) -> None:
+    """raw_file_line_chunks cuts a file at line starts; raw_file_lines reads each part: together
+    the same lines, numbered the same, as the whole file read at once."""
+    path = tmp_path / ("file.jsonl.gz" if gzipped else "file.jsonl")
+    content = _write(path, lines, bom=bom, crlf=crlf, gzipped=False)
+    if not last_line_ended:
+        content = content.removesuffix(b"\r\n" if crlf else b"\n")
+    path.write_bytes(gzip.compress(content) if gzipped else content)
+    whole = raw_file_lines(str(path), "lines")
+
+    chunks = raw_file_line_chunks(str(path), chunk_bytes, piece_bytes)
+
+    assert [chunk["start"] + chunk["length"] for chunk in chunks[:-1]] == [
+        chunk["start"] for chunk in chunks[1:]
+    ]
+    assert sum(chunk["length"] for chunk in chunks) == len(content)
+    read = []
+    for chunk in chunks:
+        part = raw_file_lines(str(path), "lines", chunk["start"], chunk["length"])
+        assert chunk["first_line"] == len(read) + 1
+        read.extend(part)
+    assert read == whole
+
+
+def test_a_large_file_is_read_in_parts_of_about_the_chunk_size(tmp_path: Path) -> None:
+    path = tmp_path / "large.jsonl"
+    path.write_bytes(b'{"event_id":"e","quantity":1}\n' * 100_000)
+    chunks = raw_file_line_chunks(str(path), chunk_bytes=1_000_000, piece_bytes=100_000)
+    # 3 MB of 30-byte lines: three parts of a million bytes, give or take a line or a piece read
+    assert len(chunks) == 3
+    assert all(1_000_000 - 30 <= chunk["length"] <= 1_100_000 for chunk in chunks)
+    parts = [raw_file_lines(str(path), "lines", c["start"], c["length"]) for c in chunks]
+    assert sum(len(part) for part in parts) == 100_000
 
 
 def _not_utf8(raw: bytes) -> bool:
