@@ -187,3 +187,48 @@
         )
     )
 {%- endmacro %}
+
+{#- Inside the classification (int_usage_records_classified): the filter of the event table's rows
+    to classify, `true` on a full build and when what the last run
+    classified with is not kept: every row of the keys (classification_key)
+    - that the event table wrote in a run this table has not read yet (the event table's runs it
+      has read are kept beside it, `__event_runs`);
+    - of events in a period segment whose outcome (late usage, External IDs) is not the one the last
+      run classified with, either way round (kept beside it, `__segment_outcomes`).
+    Every row of a key is classified in the same run (an event's conflicting copies are counted
+    over all its records), and delete+insert replaces all of them. -#}
+{% macro incremental_records_to_classify() -%}
+    {%- set outcomes = ref('int_usage_segment_outcomes') -%}
+    {%- set events = ref('int_usage_records_assigned') -%}
+    {%- if not is_incremental() -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set classified_with = kept_beside('segment_outcomes') -%}
+    {%- set event_runs_read = kept_beside('event_runs') -%}
+    {%- if classified_with is none or event_runs_read is none -%}
+        {{ return('true') }}
+    {%- endif -%}
+    classification_key in (
+        select written.classification_key
+        from {{ events }} as written
+        where {{ not_among_runs('written.assigned_by_invocation_id', 'select assigned_by_invocation_id from ' ~ event_runs_read ~ ' order by 1') }}
+        union
+        select built.classification_key
+        from {{ this }} as built
+        where built.period_segment_id in (
+            select changed.period_segment_id
+            from (
+                {{ changed_since_kept(outcomes, classified_with, 'period_segment_id, segment_outcome') | indent(16) }}
+            ) as changed
+        )
+    )
+{%- endmacro %}
+
+{#- The post-hook of the classification: what it classified with, kept beside it (the segment
+    outcomes, and the runs of the event table it has read). -#}
+{% macro keep_classified_with() -%}
+    {%- if target.type == 'duckdb' -%}
+        {{ keep_beside('segment_outcomes', 'int_usage_segment_outcomes', 'period_segment_id, segment_outcome') }};
+        {{ keep_beside('event_runs', 'int_usage_records_assigned', 'distinct assigned_by_invocation_id') }}
+    {%- endif -%}
+{%- endmacro %}

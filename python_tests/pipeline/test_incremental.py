@@ -139,12 +139,16 @@ def test_a_changed_raw_file_stops_the_incremental_build(
 def test_an_incremental_build_without_the_kept_inputs_recomputes_every_event(
     builds: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
-    """As after upgrading from a version that kept no holders beside the event table: the next
-    incremental build decides every event again, keeps the holders again, and gives the full
-    refresh's rows."""
+    """As after upgrading from a version that kept nothing beside the event table and the
+    classification: the next incremental build decides and classifies every event again, keeps
+    what it did so with again, and gives the full refresh's rows."""
     incremental_db, full_db, delivered = builds
     shutil.copy2(incremental_db, tmp_path / incremental_db.name)
-    kept = ("int_usage_records_assigned__holders",)
+    kept = (
+        "int_usage_records_assigned__holders",
+        "int_usage_records_classified__segment_outcomes",
+        "int_usage_records_classified__event_runs",
+    )
     with duckdb.connect(str(tmp_path / incremental_db.name)) as connection:
         for table in kept:
             connection.execute(f"drop table {table}")

@@ -1,15 +1,31 @@
-{{ config(materialized='view') }}
+{{ config(
+    materialized=event_grain_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='classification_key',
+    on_schema_change='fail',
+    pre_hook="{{ forget_unreadable_raw_files('quarantine_reason') }}",
+    post_hook="{{ keep_classified_with() }}",
+) }}
 
 -- One row per raw usage record: where it ended (used, duplicate, withdrawn or quarantined), why,
 -- and the Usage Record it counts in. Every raw record read appears exactly once.
--- A view over the event table: a record's outcome is its event's deduplication and assignment
--- (int_usage_records_assigned, written) and its segment's late-usage outcome and External IDs
--- (int_usage_segment_outcomes, a few rows per line), joined where it is read (docs/decisions.md,
--- "One event table").
+-- A record's outcome is its event's deduplication and assignment (the event table,
+-- int_usage_records_assigned) and its segment's late-usage outcome and External IDs
+-- (int_usage_segment_outcomes, a few rows per line). Written once per run, for the readers
+-- (quarantine, lineage, reconciliation) and their tests to scan instead of each joining the event
+-- table again (docs/decisions.md, "One event table").
+-- Incremental by event (delete+insert by classification_key, the event table's key): a run
+-- classifies again the keys the event table wrote in runs this table has not read and the keys
+-- of events in segments whose outcome changed since the last run (both kept beside the table):
+-- the filter incremental_records_to_classify
+-- (macros/incremental/incremental_events.sql), `true` on a full build. The record of a file that
+-- could not be read at all (unreadable_file) is forgotten first, and added again while the file
+-- is there, as in the event table.
 with
 
 records as (
     select * from {{ ref('int_usage_records_assigned') }}
+    where {{ incremental_records_to_classify() }}
 ),
 
 segment_outcomes as (
@@ -110,8 +126,8 @@ final as (
         classified.decided_by_invocation_id,
         case when classified.dedup_status <> 'duplicate' then classified.assigned_by_invocation_id end as assigned_by_invocation_id,
         classified.segment_outcome,
-        -- the run that wrote its row of the event table
-        classified.assigned_by_invocation_id as classified_by_invocation_id
+        -- the run that wrote this row
+        '{{ invocation_id }}' as classified_by_invocation_id
     from classified
 )
 
