@@ -114,7 +114,10 @@
 
 {#- DuckDB: raw_file_check, a Python function that the profile's plugin
     loader.dbt_plugins.raw_files registers on the connection, reads each new file once without
-    parsing it (inflating .gz, opening Parquet with a connection of its own). -#}
+    parsing it (inflating .gz, opening Parquet with a connection of its own). What it says of a
+    file is kept in `dbt_raw_file_checks` (raw_file_checks_kept) by path, size and modification
+    time, as raw_files_to_read knows a file: a file read again to show its records
+    (fct_raw_record_text, every build) is not checked again while it is the same file. -#}
 {% macro default__raw_file_checks(source_system, files, file_format, columns) -%}
     {%- set registered = run_query(
         "select count(*) from duckdb_functions() where function_name = 'raw_file_check'"
@@ -126,20 +129,84 @@
             ~ "as in profiles.example.yml)."
         ) }}
     {%- endif -%}
-    {%- set paths = [] -%}
-    {%- for file in files -%}{%- do paths.append('(' ~ sql_text(file['path']) ~ ')') -%}{%- endfor -%}
     {%- set declared = [] -%}
-    {%- for column, type in columns.items() -%}{%- do declared.append(sql_text(column ~ ' ' ~ type)) -%}{%- endfor -%}
+    {%- for column, type in columns.items() -%}{%- do declared.append(column ~ ' ' ~ type) -%}{%- endfor -%}
+    {%- set checked_as = file_format ~ ':' ~ declared | join(', ') -%}
+    {%- set kept = raw_file_checks_kept() -%}
+    {%- set checks = {} -%}
+    {%- if kept is not none -%}
+        {%- set by_path = {} -%}
+        {%- for file in files -%}{%- do by_path.update({file['path']: file}) -%}{%- endfor -%}
+        {%- for row in run_query(
+            "select path, size, modified_at, read_as, problem from " ~ kept
+            ~ " where checked_as = " ~ sql_text(checked_as)
+        ).rows -%}
+            {%- set file = by_path.get(row[0]) -%}
+            {%- if file is not none and row[1] == file['size'] and row[2] == file['modified_at'] -%}
+                {%- do checks.update({row[0]: {'read_as': row[3], 'problem': row[4]}}) -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set to_check = files | rejectattr('path', 'in', checks) | list -%}
+    {%- if to_check | length == 0 -%}
+        {{ return(checks) }}
+    {%- endif -%}
+    {%- set paths = [] -%}
+    {%- for file in to_check -%}{%- do paths.append('(' ~ sql_text(file['path']) ~ ')') -%}{%- endfor -%}
+    {%- set quoted = [] -%}
+    {%- for column in declared -%}{%- do quoted.append(sql_text(column)) -%}{%- endfor -%}
     {%- set result = run_query(
         "select path, checked.read_as, checked.problem from (select path, raw_file_check(path, '"
-        ~ file_format ~ "', cast([" ~ declared | join(', ') ~ "] as varchar[])) as checked from (values "
+        ~ file_format ~ "', cast([" ~ quoted | join(', ') ~ "] as varchar[])) as checked from (values "
         ~ paths | join(', ') ~ ") as paths (path))"
     ) -%}
-    {%- set checks = {} -%}
     {%- for row in result.rows -%}
         {%- do checks.update({row[0]: {'read_as': row[1], 'problem': row[2]}}) -%}
     {%- endfor -%}
+    {%- if kept is not none -%}
+        {%- set rows = [] -%}
+        {%- for file in to_check -%}
+            {%- set check = checks[file['path']] -%}
+            {%- do rows.append('(' ~ sql_text(file['path']) ~ ', ' ~ file['size'] ~ ', ' ~ sql_text(file['modified_at'])
+                ~ ', ' ~ sql_text(checked_as) ~ ', ' ~ sql_text(check['read_as'])
+                ~ ', ' ~ (sql_text(check['problem']) if check['problem'] is not none else 'null')
+                ~ ', ' ~ sql_text(invocation_id) ~ ')') -%}
+        {%- endfor -%}
+        {%- do run_query(
+            "delete from " ~ kept ~ " where checked_as = " ~ sql_text(checked_as) ~ " and path in ("
+            ~ paths | join(', ') ~ "); insert into " ~ kept ~ " values " ~ rows | join(', ')
+        ) -%}
+    {%- endif -%}
     {{ return(checks) }}
+{%- endmacro %}
+
+{#- The table of the raw files' checks (DuckDB, created by on-run-start: create_raw_file_checks),
+    or none where it does not exist (a `dbt compile`): files are then checked each time. -#}
+{% macro raw_file_checks_kept() -%}
+    {%- if not execute or target.type != 'duckdb' -%}{{ return(none) }}{%- endif -%}
+    {%- set kept = api.Relation.create(database=target.database, schema=target.schema, identifier='dbt_raw_file_checks') -%}
+    {#- asked of the database: the table is created after dbt has listed the relations it knows -#}
+    {%- set exists = run_query(
+        "select count(*) from duckdb_tables() where database_name = " ~ sql_text(target.database)
+        ~ " and schema_name = " ~ sql_text(target.schema) ~ " and table_name = 'dbt_raw_file_checks'"
+    ).columns[0].values()[0] -%}
+    {{ return(kept if exists > 0 else none) }}
+{%- endmacro %}
+
+{#- on-run-start: the table of raw file checks exists before any model reads a file. -#}
+{% macro create_raw_file_checks() -%}
+    {%- if target.type == 'duckdb' -%}
+        create schema if not exists {{ target.schema }};
+        create table if not exists {{ api.Relation.create(database=target.database, schema=target.schema, identifier='dbt_raw_file_checks') }} (
+            path varchar not null,
+            size bigint not null,
+            modified_at varchar not null,
+            checked_as varchar not null,
+            read_as varchar not null,
+            problem varchar,
+            checked_by_invocation_id varchar not null
+        )
+    {%- endif -%}
 {%- endmacro %}
 
 {#- A pre-hook of each staging model (and of the incremental classification): an incremental
@@ -510,7 +577,7 @@
             select
                 {{ raw_file_metadata_literals(file) | indent(16) }},
                 file_row_number + 1 as record_number,
-                {% for column, type in columns.items() %}cast({{ column }} as {{ type }}) as {{ column }},
+                {% for column, type in columns.items() %}{{ column }},
                 {% endfor %}cast(null as varchar) as read_problem,
                 cast(null as varchar) as read_error
             from read_parquet({{ sql_text(file.path) }}, file_row_number = true)

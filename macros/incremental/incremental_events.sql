@@ -2,8 +2,10 @@
     The event table (int_usage_records_assigned) is incremental by event key: a daily run decides
     again only the events that a new raw file, a changed holder of their day or a changed
     contract-book mapping touches, and replaces all rows of those events (delete+insert by key),
-    so each event is always decided over all its records (docs/decisions.md). Engines without
-    delete+insert on their default file format (Spark on parquet) build it as a table.
+    so each event is always decided over all its records (docs/decisions.md). The classification
+    (int_usage_records_classified) follows it by the same key: a run classifies again the keys the
+    event table wrote since and those in segments whose outcome changed. Engines without
+    delete+insert on their default file format (Spark on parquet) build both as tables.
 -#}
 
 {% macro event_grain_materialization() -%}
@@ -54,19 +56,13 @@
 {%- endmacro %}
 
 {#- Inside an incremental model: is this record (alias with source_system, file_name) from a raw
-    file whose records the model already holds? -#}
+    file whose records the model already holds? One lookup in the set of files read
+    (`source_system/file_name`): a correlated lookup would have the engine set every record aside
+    first to join it back. -#}
 {% macro in_file_read_before(records) -%}
-    exists (
-        select 1
-        from (
-            select distinct
-                source_system,
-                file_name
-            from {{ this }}
-        ) as read_files
-        where
-            read_files.source_system = {{ records }}.source_system
-            and read_files.file_name = {{ records }}.file_name
+    ({{ records }}.source_system || '/' || {{ records }}.file_name) in (
+        select distinct (read_files.source_system || '/' || read_files.file_name) as read_file
+        from {{ this }} as read_files
     )
 {%- endmacro %}
 
@@ -145,52 +141,45 @@
     {%- if assigned_with is none or built_with_other_mapping_fingerprint() -%}
         {{ return('true') }}
     {%- endif -%}
+    {%- set read_before_new = in_file_read_before('new_records') -%}
     (
         ({{ records }}.invalid_reason is not null and not {{ in_file_read_before(records) }})
         or (
             {{ records }}.invalid_reason is null
-            and exists (
-                select 1
-                from (
-                    -- a valid record in a file not read before
-                    select
-                        new_records.source_system,
-                        new_records.source_event_key
-                    from {{ unioned }} as new_records
-                    where
-                        new_records.invalid_reason is null
-                        and not {{ in_file_read_before('new_records') }}
-                    union
-                    -- on a day whose holder changed
-                    select
-                        built.source_system,
-                        built.source_event_key
-                    from {{ this }} as built
-                    inner join (
-                        select distinct
-                            billing_account_id,
-                            metric,
-                            usage_local_date
-                        from (
-                            {{ changed_since_kept(holders, assigned_with, holder_columns()) | indent(28) }}
-                        ) as changed
-                    ) as changed_days
-                        on built.billing_account_id = changed_days.billing_account_id
-                            and built.metric = changed_days.metric
-                            and built.usage_local_date = changed_days.usage_local_date
-                    where built.mapping_reason is null and built.dedup_status in ('current', 'superseded')
-                ) as to_decide
+            -- its event key (as deduplication writes it), among the events to decide: one lookup
+            -- of a set of keys, not a correlated one
+            and ({{ records }}.source_system || ':' || {{ records }}.source_event_key) in (
+                -- a valid record in a file not read before
+                select (new_records.source_system || ':' || new_records.source_event_key) as event_key
+                from {{ unioned }} as new_records
                 where
-                    to_decide.source_system = {{ records }}.source_system
-                    and to_decide.source_event_key = {{ records }}.source_event_key
+                    new_records.invalid_reason is null
+                    and not {{ read_before_new }}
+                union
+                -- on a day whose holder changed
+                select built.event_key
+                from {{ this }} as built
+                inner join (
+                    select distinct
+                        billing_account_id,
+                        metric,
+                        usage_local_date
+                    from (
+                        {{ changed_since_kept(holders, assigned_with, holder_columns()) | indent(24) }}
+                    ) as changed
+                ) as changed_days
+                    on built.billing_account_id = changed_days.billing_account_id
+                        and built.metric = changed_days.metric
+                        and built.usage_local_date = changed_days.usage_local_date
+                where built.mapping_reason is null and built.dedup_status in ('current', 'superseded')
             )
         )
     )
 {%- endmacro %}
 
 {#- Inside the classification (int_usage_records_classified): the filter of the event table's rows
-    to classify, `true` on a full build and when what the last run
-    classified with is not kept: every row of the keys (classification_key)
+    to classify, `true` on a full build and when what the last run classified with is not kept:
+    every row of the keys (classification_key)
     - that the event table wrote in a run this table has not read yet (the event table's runs it
       has read are kept beside it, `__event_runs`);
     - of events in a period segment whose outcome (late usage, External IDs) is not the one the last

@@ -87,8 +87,11 @@
 
 {#- Mapping: one row per deduplicated version of `events` that can count (current or superseded,
     never a duplicate delivery), mapped to its billing account and metric, in billing units, on
-    its local date, with the fingerprint of the contract book's mappings it was mapped with. -#}
-{% macro usage_events_mapped(events) -%}
+    its local date, with the fingerprint of the contract book's mappings it was mapped with.
+    `with_duplicates`: the duplicate deliveries pass through too, with their occurred_at as
+    delivered (source_occurred_at), for the event table to read deduplication's result once; what
+    mapping and assignment give them is not theirs (the event table keeps none of it). -#}
+{% macro usage_events_mapped(events, with_duplicates=false) -%}
     select
         -- event
         mapped.raw_record_id,
@@ -113,6 +116,9 @@
         -- when it happened, in the account's time zone
         coalesce(mapped.usage_local_date, {{ local_date('mapped.occurred_at', 'mapped.timezone') }}) as usage_local_date,
         coalesce(mapped.occurred_at, {{ local_midnight_utc('mapped.usage_local_date', 'mapped.timezone') }}) as occurred_at,
+        {%- if with_duplicates %}
+        mapped.occurred_at as source_occurred_at,
+        {%- endif %}
         -- how much, in billing units
         mapped.quantity as source_quantity,
         cast(mapped.quantity * coalesce(mapped.multiplier, 1) as decimal(38, 9)) as quantity,
@@ -147,7 +153,7 @@
                 and events.source_metric = metric_mappings.source_metric
         left join {{ ref('stg_contract_book__metrics') }} as metrics
             on metric_mappings.metric = metrics.metric
-        where events.dedup_status in ('current', 'superseded')
+        where events.dedup_status in ('current', 'superseded'{% if with_duplicates %}, 'duplicate'{% endif %})
     ) as mapped
 {%- endmacro %}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import json
 import re
 import shutil
 from pathlib import Path
@@ -310,3 +311,51 @@ def test_the_quarantined_texts_are_read_back_once_from_the_files_that_hold_new_o
         2: _event("rt-unknown-4", "rt-nobody").decode(),
     }
     assert len(held) == len(held_before) + 2
+
+
+def _kept_checks(db_path: Path, raw: Path) -> dict[str, tuple]:
+    """dbt_raw_file_checks of the files under `raw`, by file name: (size, modified_at, read_as,
+    checked_by_invocation_id)."""
+    with duckdb.connect(str(db_path), read_only=True) as connection:
+        rows = connection.execute(
+            "select path, size, modified_at, read_as, checked_by_invocation_id "
+            "from dbt_raw_file_checks where starts_with(path, ?)",
+            [str(raw.resolve()) + "/"],
+        ).fetchall()
+    return {Path(path).name: tuple(rest) for path, *rest in rows}
+
+
+def _invocation_id(build: BuiltPipeline) -> str:
+    return json.loads((build.target_dir / "run_results.json").read_text())["metadata"][
+        "invocation_id"
+    ]
+
+
+def test_a_raw_files_check_is_kept_until_the_file_changes(built, tmp_path: Path) -> None:
+    """How each raw file can be read is kept by path, size and time: a build with nothing new
+    checks no file again (fct_raw_record_text checks again the files with a malformed record, to
+    read them as staging did), a file whose time changed is checked again, and a new file is
+    checked once and kept."""
+    workdir = tmp_path / "kept"
+    shutil.copytree(built.raw_dir, workdir / "raw")
+    shutil.copy(built.db_path, workdir / built.db_path.name)
+    first = run_dbt_build(workdir, workdir / "raw", full_refresh=False, scheduled=True)
+    kept = _kept_checks(first.db_path, workdir / "raw")
+    assert kept["rt-lines.jsonl"][2:] == ("lines", _invocation_id(first))
+
+    unchanged = run_dbt_build(workdir, workdir / "raw", full_refresh=False, scheduled=True)
+    assert _kept_checks(unchanged.db_path, workdir / "raw") == kept
+
+    touched = workdir / "raw" / "telemetry" / "rt-lines.jsonl"
+    touched.touch()
+    (workdir / "raw" / "telemetry" / "rt-another-day.jsonl").write_bytes(
+        _event("rt-unknown-5", "rt-nobody") + b"\n"
+    )
+    daily = run_dbt_build(workdir, workdir / "raw", full_refresh=False, scheduled=True)
+    after = _kept_checks(daily.db_path, workdir / "raw")
+    assert after["rt-lines.jsonl"][1] != kept["rt-lines.jsonl"][1]
+    assert after["rt-lines.jsonl"][2:] == ("lines", _invocation_id(daily))
+    assert after["rt-another-day.jsonl"][2:] == ("fast", _invocation_id(daily))
+    assert {name: row for name, row in after.items() if name in kept and name != touched.name} == {
+        name: row for name, row in kept.items() if name != touched.name
+    }

@@ -30,11 +30,19 @@ usage_counts as (
         {% for reason in quarantine_reasons() -%}
             sum(case when quarantine_reason = '{{ reason }}' then 1 else 0 end) as quarantined_{{ reason }},
         {% endfor -%}
-        cast(sum(case when record_outcome = 'used' then billing_quantity else 0 end) as decimal(38, 9)) as used_billing_quantity,
-        {{ dbt.listagg(
-            "case when quarantine_reason = 'unreadable_file' then file_name end", "', '", 'order by file_name'
-        ) }} as unreadable_files
+        cast(sum(case when record_outcome = 'used' then billing_quantity else 0 end) as decimal(38, 9)) as used_billing_quantity
     from classified
+    group by 1
+),
+
+-- the names of the files that could not be read, listed from their records alone (an ordered
+-- list over every record would sort them all)
+unreadable_files as (
+    select
+        source_system,
+        {{ dbt.listagg('file_name', "', '", 'order by file_name') }} as unreadable_files
+    from classified
+    where quarantine_reason = 'unreadable_file'
     group by 1
 ),
 
@@ -70,10 +78,12 @@ all_counts as (
             coalesce(usage_counts.quarantined_{{ reason }}, 0) as quarantined_{{ reason }},
         {% endfor -%}
         coalesce(usage_counts.used_billing_quantity, 0) as used_billing_quantity,
-        usage_counts.unreadable_files
+        unreadable_files.unreadable_files
     from source_systems
     left join usage_counts
         on source_systems.source_system = usage_counts.source_system
+    left join unreadable_files
+        on source_systems.source_system = unreadable_files.source_system
 
     union all
 
