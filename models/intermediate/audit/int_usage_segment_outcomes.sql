@@ -1,7 +1,8 @@
 -- One row per period segment that has a Usage Record or a late-usage outcome: what the
 -- classification of its raw records takes from it (its late-usage outcome, its regular and its
--- adjustment External ID), and the three as one value. A few rows per line, joined to every raw
--- record where the classification view is read.
+-- adjustment External ID), and the three as one value. A few rows per line, joined to the raw
+-- records the classification classifies; it keeps the outcomes it classified with and classifies
+-- again the records of a segment whose outcome changed.
 with
 
 late_outcomes as (
