@@ -184,20 +184,28 @@
     or none where it does not exist (a `dbt compile`): files are then checked each time. -#}
 {% macro raw_file_checks_kept() -%}
     {%- if not execute or target.type != 'duckdb' -%}{{ return(none) }}{%- endif -%}
-    {%- set kept = api.Relation.create(database=target.database, schema=target.schema, identifier='dbt_raw_file_checks') -%}
+    {%- set kept = raw_file_checks_relation() -%}
     {#- asked of the database: the table is created after dbt has listed the relations it knows -#}
     {%- set exists = run_query(
-        "select count(*) from duckdb_tables() where database_name = " ~ sql_text(target.database)
-        ~ " and schema_name = " ~ sql_text(target.schema) ~ " and table_name = 'dbt_raw_file_checks'"
+        "select count(*) from duckdb_tables() where database_name = " ~ sql_text(kept.database)
+        ~ " and schema_name = " ~ sql_text(kept.schema) ~ " and table_name = " ~ sql_text(kept.identifier)
     ).columns[0].values()[0] -%}
     {{ return(kept if exists > 0 else none) }}
+{%- endmacro %}
+
+{% macro raw_file_checks_relation() -%}
+    {{ return(api.Relation.create(
+        database=target.database,
+        schema=target.schema,
+        identifier='dbt_raw_file_checks',
+    )) }}
 {%- endmacro %}
 
 {#- on-run-start: the table of raw file checks exists before any model reads a file. -#}
 {% macro create_raw_file_checks() -%}
     {%- if target.type == 'duckdb' -%}
         create schema if not exists {{ target.schema }};
-        create table if not exists {{ api.Relation.create(database=target.database, schema=target.schema, identifier='dbt_raw_file_checks') }} (
+        create table if not exists {{ raw_file_checks_relation() }} (
             path varchar not null,
             size bigint not null,
             modified_at varchar not null,
